@@ -1,0 +1,198 @@
+// Shared machinery of the browser suite: the example servers, Chromium, a
+// second origin, and the htmlfile shim. Nothing here is mocked: the example
+// binaries serve real sockets on loopback, the page runs the unmodified
+// socket.io 0.6 client from the npm package, and the browser is Chromium.
+'use strict';
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const readline = require('node:readline');
+const { chromium } = require('playwright-core');
+
+const REPO = path.resolve(__dirname, '..', '..');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CLIENT_JS = path.join(
+  __dirname, '..', 'node_modules', 'socket.io', 'support', 'socket.io-client', 'socket.io.js');
+const ARTIFACTS = path.join(REPO, 'target', 'e2e');
+
+/** The transports the 0.6 client can use in a current Chromium without help. */
+const BROWSER_TRANSPORTS = ['websocket', 'xhr-polling', 'jsonp-polling'];
+
+/**
+ * Starts `target/debug/examples/NAME` on a free loopback port and resolves once
+ * it printed `Listening on http://ADDR:PORT/`. Fails loudly when the binary is
+ * missing: build it with `cargo build --examples` first.
+ */
+async function startExample(name) {
+  const binary = path.join(REPO, 'target', 'debug', 'examples', name);
+  if (!fs.existsSync(binary)) {
+    throw new Error(`${binary} is missing: run \`cargo build --examples\` first (e2e/run.sh does)`);
+  }
+  const child = spawn(
+    binary,
+    ['--port', '0', '--flash-policy-port', '0', '--address', '127.0.0.1'],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' } },
+  );
+  const stderr = [];
+  readline.createInterface({ input: child.stderr }).on('line', (line) => {
+    stderr.push(line);
+    if (process.env.E2E_SERVER_LOG) process.stderr.write(`[${name}] ${line}\n`);
+  });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error('no "Listening on" line within 30 s')), 30_000);
+    function fail(error) {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`example ${name}: ${error.message}\n--- its stderr ---\n${stderr.join('\n')}`));
+    }
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      const match = /^Listening on (http:\/\/\S+?)\/?$/.exec(line.trim());
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.once('error', fail);
+    exited.then(({ code, signal }) => fail(new Error(`exited early (code ${code}, signal ${signal})`)));
+  });
+
+  return {
+    name,
+    url, // e.g. http://127.0.0.1:40123, no trailing slash
+    port: Number(new URL(url).port),
+    log: () => stderr.join('\n'),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+}
+
+/**
+ * Launches Debian's Chromium headless with a fresh profile (Playwright gives
+ * every `launch` its own temporary user-data-dir). Each test then opens its
+ * own context, so the client's `socketio=<transport>` cookie never leaks
+ * from one test into the next.
+ */
+async function launchBrowser() {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: apt-get update && apt-get install -y chromium`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  });
+}
+
+/**
+ * Opens a page in a fresh context and records what the page logs, so that a
+ * failing test can say what the browser saw.
+ */
+async function openPage(browser, { initScript } = {}) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 760 } });
+  if (initScript) await context.addInitScript(initScript);
+  const page = await context.newPage();
+  const console = [];
+  page.on('console', (message) => console.push(`${message.type()}: ${message.text()}`));
+  page.on('pageerror', (error) => console.push(`pageerror: ${error.message}`));
+  page.on('requestfailed', (request) => {
+    console.push(`requestfailed: ${request.method()} ${request.url()} ${request.failure()?.errorText}`);
+  });
+  page.consoleLog = () => console.join('\n');
+  page.closeAll = () => context.close();
+  return page;
+}
+
+/**
+ * A second origin: a plain HTTP server on another loopback port serving one
+ * page. (Not Playwright's route.fulfill: Chromium treats such a page as public
+ * and its Local Network Access checks then block the WebSocket to 127.0.0.1.)
+ */
+async function startOtherOrigin(html) {
+  const server = http.createServer((request, response) => {
+    if (request.url === '/' || request.url.startsWith('/?')) {
+      response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      response.end(html);
+    } else {
+      response.writeHead(404, { 'Content-Type': 'text/plain' });
+      response.end('not found');
+    }
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+  };
+}
+
+/**
+ * Test-only shim: Chromium has no `ActiveXObject('htmlfile')`, so give the
+ * client one backed by the page's own document. The client then appends its
+ * iframe to this page, sets `window.s` to its transport, and the server's
+ * `<script>parent.s._(...)</script>` chunks reach the real htmlfile code.
+ */
+function htmlfileShim() {
+  window.ActiveXObject = function (name) {
+    if (String(name).toLowerCase() !== 'htmlfile') throw new Error('no ActiveX control ' + name);
+    return {
+      open: function () {},
+      write: function () {},
+      close: function () {},
+      parentWindow: window,
+      createElement: function (tag) { return document.createElement(tag); },
+      get body() { return document.body; },
+    };
+  };
+  // IE's event API, mapped onto the standard one.
+  window.attachEvent = function (type, listener) {
+    window.addEventListener(String(type).replace(/^on/, ''), listener);
+  };
+  window.CollectGarbage = function () {};
+}
+
+/** Messages that prove the framing: text, a JSON object, and UTF-16 surprises. */
+const PAYLOADS = [
+  'hello, world',
+  { kind: 'json', n: 42, nested: { list: [1, 'two', null], ok: true }, text: 'ünïcødé' },
+  'naïve 😀 emoji ~m~5~m~ fake frame, ~j~{"not":"json"} and ~h~1 inside: 漢字 🎉',
+];
+
+function screenshotPath(name) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  return path.join(ARTIFACTS, name);
+}
+
+module.exports = {
+  BROWSER_TRANSPORTS,
+  CLIENT_JS,
+  PAYLOADS,
+  htmlfileShim,
+  launchBrowser,
+  openPage,
+  screenshotPath,
+  startExample,
+  startOtherOrigin,
+};

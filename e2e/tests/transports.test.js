@@ -1,0 +1,102 @@
+// The transports example in Chromium, driven through its own page: pick one
+// transport, connect, get the greeting, type a message, then let the real
+// 0.6 client fire text, a JSON object and a UTF-16-heavy string in one burst
+// (on polling transports it batches them) and check every echo is intact.
+'use strict';
+
+const assert = require('node:assert/strict');
+const { after, before, describe, test } = require('node:test');
+const {
+  BROWSER_TRANSPORTS, PAYLOADS, htmlfileShim, launchBrowser, openPage, startExample,
+} = require('../lib/harness');
+
+const TIMEOUT = 30_000;
+
+describe('transports example', () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    server = await startExample('transports');
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  /** Connects the page with only `transport` ticked, as a person would. */
+  async function connectWith(page, transport) {
+    await page.goto(server.url + '/');
+    for (const box of await page.locator('#choices input[type=checkbox]').all()) {
+      await box.setChecked((await box.getAttribute('value')) === transport);
+    }
+    await page.click('#connect');
+    await page.locator('#state', { hasText: /^Connected$/ }).waitFor({ timeout: TIMEOUT });
+    assert.equal(await page.textContent('#transport'), transport);
+    await page.locator('#log .entry.in', { hasText: 'Welcome from the server.' }).waitFor({ timeout: TIMEOUT });
+  }
+
+  /** Types a line into the send box and waits for the server's echo in the log. */
+  async function typeAndSee(page, text, { json = false } = {}) {
+    await page.setChecked('#as-json', json);
+    await page.fill('#message', text);
+    await page.press('#message', 'Enter');
+    await page.locator(json ? '#log .entry.in.json' : '#log .entry.in:not(.json)', { hasText: text })
+      .waitFor({ timeout: TIMEOUT });
+  }
+
+  /** Sends PAYLOADS in one tick through the page's client; resolves with what came back. */
+  async function burst(page) {
+    await page.evaluate((payloads) => {
+      window.echoes = [];
+      window.socket.on('message', (message) => window.echoes.push(message));
+      payloads.forEach((payload) => window.socket.send(payload));
+    }, PAYLOADS);
+    await page.waitForFunction((n) => window.echoes.length >= n, PAYLOADS.length, { timeout: TIMEOUT });
+    return page.evaluate(() => window.echoes);
+  }
+
+  async function roundTrip(transport, options) {
+    const page = await openPage(browser, options);
+    try {
+      await connectWith(page, transport);
+      await typeAndSee(page, `typed over ${transport}`);
+      await typeAndSee(page, '{"typed":true,"emoji":"😀"}', { json: true });
+      assert.deepEqual(await burst(page), PAYLOADS);
+      // What the person sees: the tricky string, shown whole in the log.
+      await page.locator('#log .entry.in', { hasText: PAYLOADS[2] }).waitFor({ timeout: TIMEOUT });
+
+      await page.click('#disconnect');
+      await page.locator('#state', { hasText: /^Disconnected$/ }).waitFor({ timeout: TIMEOUT });
+    } catch (error) {
+      error.message += `\n--- browser ---\n${page.consoleLog()}\n--- server ---\n${server.log()}`;
+      throw error;
+    } finally {
+      await page.closeAll();
+    }
+  }
+
+  for (const transport of BROWSER_TRANSPORTS) {
+    test(`${transport}: greeting, typed text, JSON and emoji echoed intact`, { timeout: 60_000 }, async () => {
+      await roundTrip(transport);
+    });
+  }
+
+  test('htmlfile (through an ActiveXObject shim): greeting and echoes intact', { timeout: 60_000 }, async () => {
+    await roundTrip('htmlfile', { initScript: htmlfileShim });
+  });
+
+  test('without the shim the page offers only what Chromium can do', { timeout: 30_000 }, async () => {
+    const page = await openPage(browser);
+    try {
+      await page.goto(server.url + '/');
+      const usable = await page.locator('#choices label:not(.unavailable) input').evaluateAll(
+        (boxes) => boxes.map((box) => box.value));
+      assert.deepEqual(usable.sort(), [...BROWSER_TRANSPORTS].sort());
+    } finally {
+      await page.closeAll();
+    }
+  });
+});
