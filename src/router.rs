@@ -1,0 +1,432 @@
+//! [`Router`]: one connection type at one resource, as a tower `Service`.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use regex::Regex;
+use tokio::sync::oneshot;
+use tracing::Instrument;
+
+use crate::connection::{Connection, OpenInfo};
+use crate::error::Reject;
+use crate::server::ServerContext;
+use crate::session::Session;
+use crate::session::actor::Actor;
+use crate::{Settings, Socket, Sockets, Transport};
+
+/// Serves one [`Connection`] type at one resource: TornadIO's
+/// `get_router(MyConnection, settings, resource, extra_re, extra_sep)`.
+///
+/// A router answers every transport's URLs under
+/// `/{resource}[{extra_sep}{extra}]/{transport}/...`. It is a tower
+/// `Service`, and converts into an [`axum::Router`] to merge beside the
+/// application's own routes; several routers (resources) merge into one
+/// application.
+///
+/// ```no_run
+/// use tornadio::{Connection, Message, Router, Socket, SocketServer};
+///
+/// struct Chat;
+/// impl Connection for Chat {
+///     async fn on_message(&mut self, socket: &Socket, message: Message) {
+///         socket.sockets().broadcast(message);
+///     }
+/// }
+/// struct Ping;
+/// impl Connection for Ping {
+///     async fn on_message(&mut self, socket: &Socket, message: Message) {
+///         let _ = socket.send(message);
+///     }
+/// }
+///
+/// # async fn run() -> Result<(), tornadio::Error> {
+/// let chat = Router::new(|| Chat).resource("chat").extra_re(r"\d+").extra_sep("/");
+/// let ping = Router::new(|| Ping).resource("ping");
+/// let app = axum::Router::new()
+///     .route("/", axum::routing::get(|| async { "hello" }))
+///     .merge(chat)
+///     .merge(ping);
+/// SocketServer::new(app).port(8000).run().await
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Router {
+    core: Arc<Core>,
+    resource: String,
+    extra_re: Option<String>,
+    extra_sep: String,
+    path: Regex,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("resource", &self.resource)
+            .field("extra_re", &self.extra_re)
+            .field("extra_sep", &self.extra_sep)
+            .field("settings", &self.core.settings)
+            .finish()
+    }
+}
+
+impl Router {
+    /// A router making one connection per session with `factory`, at
+    /// resource `socket.io`, with default [`Settings`].
+    pub fn new<C, F>(factory: F) -> Router
+    where
+        C: Connection,
+        F: Fn() -> C + Send + Sync + 'static,
+    {
+        let core = Core {
+            settings: Arc::new(Settings::default()),
+            sockets: Sockets::default(),
+            factory: Arc::new(factory),
+        };
+        Router {
+            core: Arc::new(core),
+            resource: "socket.io".to_owned(),
+            extra_re: None,
+            extra_sep: String::new(),
+            path: Regex::new("$^").expect("a constant pattern"),
+        }
+        .compiled()
+    }
+
+    /// Serves at `/{resource}/...` instead of `/socket.io/...`. May contain
+    /// `/`, as the client's `resource` option may.
+    pub fn resource(mut self, resource: &str) -> Router {
+        self.resource = resource.trim_matches('/').to_owned();
+        self.compiled()
+    }
+
+    /// Captures extra data after the resource, handed to
+    /// [`Connection::on_open`] as [`OpenInfo::extra`]. With
+    /// `resource("chat").extra_re(r"\d+").extra_sep("/")`, the client's
+    /// `resource: 'chat/123'` gives extra `123`.
+    ///
+    /// # Panics
+    /// When `pattern` is not a valid regular expression: a router is built
+    /// once at start-up, from constants.
+    pub fn extra_re(mut self, pattern: &str) -> Router {
+        self.extra_re = Some(pattern.to_owned());
+        self.compiled()
+    }
+
+    /// What separates the resource from the extra data (TornadIO's
+    /// default: nothing).
+    pub fn extra_sep(mut self, separator: &str) -> Router {
+        self.extra_sep = separator.to_owned();
+        self.compiled()
+    }
+
+    /// Replaces the settings.
+    pub fn settings(mut self, settings: Settings) -> Router {
+        Arc::make_mut(&mut self.core).settings = Arc::new(settings);
+        self
+    }
+
+    /// The router's settings.
+    pub fn get_settings(&self) -> &Settings {
+        &self.core.settings
+    }
+
+    /// The live sessions of this router.
+    pub fn sockets(&self) -> Sockets {
+        self.core.sockets.clone()
+    }
+
+    fn compiled(mut self) -> Router {
+        let resource = regex::escape(&self.resource);
+        let extra = match &self.extra_re {
+            Some(re) => format!("{}(?P<extra>{re})", regex::escape(&self.extra_sep)),
+            None => String::new(),
+        };
+        let pattern = format!("^/{resource}{extra}/(?P<transport>[a-z-]+)(?P<rest>/.*)?$");
+        self.path = Regex::new(&pattern)
+            .unwrap_or_else(|e| panic!("invalid extra_re {:?}: {e}", self.extra_re));
+        self
+    }
+
+    /// The axum path pattern that reaches this router.
+    fn axum_pattern(&self) -> String {
+        match (&self.extra_re, self.extra_sep.ends_with('/')) {
+            (Some(_), false) => format!("/{}{}{{extra}}/{{*rest}}", self.resource, self.extra_sep),
+            _ => format!("/{}/{{*rest}}", self.resource),
+        }
+    }
+
+    /// Splits a request path into its extra data, transport and the rest.
+    fn route<'p>(&self, path: &'p str) -> Option<Route<'p>> {
+        let captures = self.path.captures(path)?;
+        let transport = captures.name("transport")?.as_str().parse().ok()?;
+        let rest = captures.name("rest").map_or("", |m| m.as_str());
+        Some(Route {
+            extra: captures.name("extra").map(|m| m.as_str().to_owned()),
+            transport,
+            segments: rest.split('/').skip(1).collect(),
+        })
+    }
+
+    async fn handle(self, request: Request<Body>) -> Response<Body> {
+        let path = request.uri().path().to_owned();
+        let Some(route) = self.route(&path) else {
+            return Reject::NotFound.into_response();
+        };
+        let settings = &self.core.settings;
+        let origin = request.headers().get(header::ORIGIN).cloned();
+        let with_cookie = request.headers().contains_key(header::COOKIE);
+        let refusal = if !settings.is_enabled(route.transport) {
+            Some(Reject::Disabled)
+        } else if origin
+            .as_ref()
+            .is_some_and(|o| !settings.origin_allowed(o.to_str().unwrap_or("")))
+        {
+            Some(Reject::Origin)
+        } else {
+            None
+        };
+        if let Some(reject) = refusal {
+            tracing::debug!(path, %reject, "refused");
+            return reject.into_response();
+        }
+        let mut response = if request.method() == Method::OPTIONS {
+            preflight(&request)
+        } else {
+            crate::transport::carrier(route.transport)
+                .serve(&self.core, request, route)
+                .await
+                .unwrap_or_else(Reject::into_response)
+        };
+        if let Some(origin) = origin {
+            allow_origin(&mut response, origin, with_cookie);
+        }
+        response
+    }
+}
+
+/// The parts of a request path after the resource.
+pub(crate) struct Route<'p> {
+    pub(crate) extra: Option<String>,
+    pub(crate) transport: Transport,
+    /// Path segments after the transport: session id, then the rest.
+    pub(crate) segments: Vec<&'p str>,
+}
+
+impl Route<'_> {
+    /// The session id in the URL; empty when the request opens a session.
+    pub(crate) fn session_id(&self) -> &str {
+        self.segments.first().copied().unwrap_or("")
+    }
+}
+
+fn preflight(request: &Request<Body>) -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
+    let asked = request
+        .headers()
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static("Content-Type"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked);
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    response
+}
+
+fn allow_origin(response: &mut Response<Body>, origin: HeaderValue, with_cookie: bool) {
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    if with_cookie {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
+}
+
+/// Starts the task of a new session with a fresh connection value.
+trait StartSession: Send + Sync {
+    fn start(
+        &self,
+        socket: Socket,
+        info: OpenInfo,
+        inbox: tokio::sync::mpsc::Receiver<Vec<crate::protocol::legacy::Frame>>,
+        settings: Arc<Settings>,
+        opened: oneshot::Sender<bool>,
+    ) -> BoxFuture<'static, ()>;
+}
+
+impl<C, F> StartSession for F
+where
+    C: Connection,
+    F: Fn() -> C + Send + Sync + 'static,
+{
+    fn start(
+        &self,
+        socket: Socket,
+        info: OpenInfo,
+        inbox: tokio::sync::mpsc::Receiver<Vec<crate::protocol::legacy::Frame>>,
+        settings: Arc<Settings>,
+        opened: oneshot::Sender<bool>,
+    ) -> BoxFuture<'static, ()> {
+        let actor = Actor {
+            connection: self(),
+            socket,
+            info,
+            inbox,
+            settings,
+            opened,
+        };
+        Box::pin(actor.run())
+    }
+}
+
+/// What transports need of a router, free of the connection type.
+#[derive(Clone)]
+pub(crate) struct Core {
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) sockets: Sockets,
+    factory: Arc<dyn StartSession>,
+}
+
+impl Core {
+    /// Opens a session for `request` and runs `on_open`; the session id and
+    /// whatever `on_open` sent are queued when this returns.
+    pub(crate) async fn open(
+        &self,
+        transport: Transport,
+        request: &http::request::Parts,
+        extra: Option<String>,
+    ) -> Result<Arc<Session>, Reject> {
+        if let Some(max) = self.settings.max_sessions {
+            if self.sockets.len() >= max {
+                tracing::warn!(max, "session limit reached; refusing a new session");
+                return Err(Reject::Overloaded);
+            }
+        }
+        let context = request.extensions.get::<ServerContext>();
+        let (session, inbox) = Session::new(
+            transport,
+            self.settings.max_queued_bytes,
+            context.map(|c| &c.shutdown),
+        );
+        let session = Arc::new(session);
+        let peer_addr = context.map(|c| c.peer_addr).or_else(|| {
+            request
+                .extensions
+                .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                .map(|c| c.0)
+        });
+        let info = OpenInfo {
+            extra,
+            uri: request.uri.clone(),
+            headers: request.headers.clone(),
+            peer_addr,
+            transport,
+        };
+        self.sockets.insert(Arc::clone(&session));
+        let socket = Socket::new(Arc::clone(&session), self.sockets.clone());
+        let (opened, accepted) = oneshot::channel();
+        let span = tracing::debug_span!("session", id = %session.id, %transport);
+        let task = self
+            .factory
+            .start(socket, info, inbox, Arc::clone(&self.settings), opened)
+            .instrument(span);
+        match context {
+            Some(context) => drop(context.tracker.spawn(task)),
+            None => drop(tokio::spawn(task)),
+        }
+        match accepted.await {
+            Ok(true) => Ok(session),
+            _ => Err(Reject::Refused),
+        }
+    }
+
+    /// The live session `id` opened with `transport`.
+    pub(crate) fn find(&self, id: &str, transport: Transport) -> Result<Arc<Session>, Reject> {
+        match self.sockets.session(id) {
+            Some(session) if session.transport == transport && !session.is_closing() => Ok(session),
+            _ => Err(Reject::UnknownSession),
+        }
+    }
+}
+
+impl<B> tower::Service<Request<B>> for Router
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let router = self.clone();
+        Box::pin(async move { Ok(router.handle(request.map(Body::new)).await) })
+    }
+}
+
+impl From<Router> for axum::Router {
+    fn from(router: Router) -> Self {
+        axum::Router::new().route_service(&router.axum_pattern(), router)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Message;
+
+    struct Nothing;
+    impl Connection for Nothing {
+        async fn on_message(&mut self, _: &Socket, _: Message) {}
+    }
+
+    #[test]
+    fn parses_paths() {
+        let router = Router::new(|| Nothing);
+        let route = router.route("/socket.io/xhr-polling//1700").unwrap();
+        assert_eq!(route.transport, Transport::XhrPolling);
+        assert_eq!(route.segments, vec!["", "1700"]);
+        assert_eq!(route.session_id(), "");
+        let route = router.route("/socket.io/websocket").unwrap();
+        assert_eq!(route.transport, Transport::WebSocket);
+        assert!(route.segments.is_empty());
+        assert!(router.route("/socket.io/unknown").is_none());
+        assert!(router.route("/other/websocket").is_none());
+        assert!(router.route("/socket.io").is_none());
+    }
+
+    #[test]
+    fn captures_extra() {
+        let router = Router::new(|| Nothing)
+            .resource("chat")
+            .extra_re(r"\d+")
+            .extra_sep("/");
+        let route = router.route("/chat/123/websocket").unwrap();
+        assert_eq!(route.extra.as_deref(), Some("123"));
+        assert!(router.route("/chat/abc/websocket").is_none());
+        assert!(router.route("/chat/websocket").is_none());
+        let glued = Router::new(|| Nothing).resource("a/b").extra_re("[a-z]+");
+        let route = glued.route("/a/bxyz/jsonp-polling/sid/1/2").unwrap();
+        assert_eq!(route.extra.as_deref(), Some("xyz"));
+        assert_eq!(route.segments, vec!["sid", "1", "2"]);
+    }
+}

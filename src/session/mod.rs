@@ -1,0 +1,198 @@
+//! Sessions: the state transports and [`Socket`](crate::Socket) handles
+//! share, and the actor task that owns the application's connection.
+//!
+//! A session is created by the request that opens it. Its outgoing side is
+//! an [`Outbox`]: encoded frames appended in order and taken, all at once,
+//! by whichever transport request is there to carry them. Its incoming side
+//! is a bounded channel to the actor ([`actor::run`]).
+
+pub(crate) mod actor;
+mod outbox;
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::Transport;
+use crate::protocol::legacy::{self, Frame};
+
+pub(crate) use outbox::{Outbox, PushError};
+
+/// Length of a session id: 22 characters of `[0-9A-Za-z]` carry 130 bits.
+const ID_LEN: usize = 22;
+/// Batches of incoming messages the actor may lag behind its transport.
+const INBOX_DEPTH: usize = 32;
+
+/// A fresh, unguessable session id from the thread's CSPRNG.
+pub(crate) fn new_id() -> String {
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(ID_LEN)
+        .map(char::from)
+        .collect()
+}
+
+/// Why a session ended, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloseReason {
+    /// The application called `Socket::close`.
+    Server,
+    /// The transport's connection ended (client left or network failed).
+    TransportClosed,
+    /// No heartbeat echo in time.
+    HeartbeatTimeout,
+    /// A polling client stopped polling.
+    Expired,
+    /// The client sent something that is not the protocol.
+    ProtocolError,
+    /// The client does not read what it is sent.
+    QueueFull,
+    /// A callback of the application panicked.
+    Panic,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+/// The part of a session shared between its actor, its transports and the
+/// application's `Socket` handles.
+pub(crate) struct Session {
+    pub(crate) id: String,
+    pub(crate) transport: Transport,
+    pub(crate) outbox: Outbox,
+    inbox: mpsc::Sender<Vec<Frame>>,
+    cancel: CancellationToken,
+    reason: OnceLock<CloseReason>,
+    poll: Mutex<PollState>,
+}
+
+struct PollState {
+    /// A request is carrying this session's output right now.
+    request_open: bool,
+    /// When the last carrying request ended (or the session began).
+    last_seen: Instant,
+}
+
+impl Session {
+    /// A new session whose outbox already holds the session id, the first
+    /// message the client must see. `parent` ties it to a server's shutdown.
+    pub(crate) fn new(
+        transport: Transport,
+        max_queued_bytes: usize,
+        parent: Option<&CancellationToken>,
+    ) -> (Session, mpsc::Receiver<Vec<Frame>>) {
+        let id = new_id();
+        let mut greeting = String::with_capacity(32);
+        legacy::encode_text(&mut greeting, &id);
+        let outbox = Outbox::new(greeting, max_queued_bytes);
+        let (inbox, receiver) = mpsc::channel(INBOX_DEPTH);
+        let cancel = parent.map_or_else(CancellationToken::new, CancellationToken::child_token);
+        let session = Session {
+            id,
+            transport,
+            outbox,
+            inbox,
+            cancel,
+            reason: OnceLock::new(),
+            poll: Mutex::new(PollState {
+                request_open: false,
+                last_seen: Instant::now(),
+            }),
+        };
+        (session, receiver)
+    }
+
+    /// Asks the actor to end the session. The first reason given wins.
+    pub(crate) fn close(&self, reason: CloseReason) {
+        let _ = self.reason.set(reason);
+        self.cancel.cancel();
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// Resolves once the session is asked to close.
+    pub(crate) async fn closing(&self) {
+        self.cancel.cancelled().await
+    }
+
+    /// The reason the session is closing; a cancelled parent means shutdown.
+    pub(crate) fn close_reason(&self) -> CloseReason {
+        self.reason.get().copied().unwrap_or(CloseReason::Shutdown)
+    }
+
+    /// Hands decoded messages to the actor, waiting while it is busy (the
+    /// transport then stops reading: backpressure). `false` once the
+    /// session is gone.
+    pub(crate) async fn deliver(&self, frames: Vec<Frame>) -> bool {
+        if frames.is_empty() {
+            return !self.is_closing();
+        }
+        tokio::select! {
+            sent = self.inbox.send(frames) => sent.is_ok(),
+            () = self.cancel.cancelled() => false,
+        }
+    }
+
+    /// Marks a request as carrying this session's output. `None` when one
+    /// already is: a second concurrent poll is refused, not served.
+    pub(crate) fn begin_request(self: &Arc<Self>) -> Option<RequestGuard> {
+        let mut poll = self.poll.lock().unwrap_or_else(|e| e.into_inner());
+        if poll.request_open {
+            return None;
+        }
+        poll.request_open = true;
+        Some(RequestGuard {
+            session: Arc::clone(self),
+        })
+    }
+
+    /// No request carried this session's output for `expiry`.
+    pub(crate) fn expired(&self, expiry: Duration) -> bool {
+        let poll = self.poll.lock().unwrap_or_else(|e| e.into_inner());
+        !poll.request_open && poll.last_seen.elapsed() >= expiry
+    }
+}
+
+/// Held while a request carries a session's output; releases it on drop,
+/// whether the request completed or its client vanished.
+pub(crate) struct RequestGuard {
+    session: Arc<Session>,
+}
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        let mut poll = self.session.poll.lock().unwrap_or_else(|e| e.into_inner());
+        poll.request_open = false;
+        poll.last_seen = Instant::now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_long_alphanumeric_and_distinct() {
+        let a = new_id();
+        let b = new_id();
+        assert_eq!(a.len(), ID_LEN);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_second_request_is_refused_while_one_is_open() {
+        let (session, _rx) = Session::new(Transport::XhrPolling, 1024, None);
+        let session = Arc::new(session);
+        let first = session.begin_request();
+        assert!(first.is_some());
+        assert!(session.begin_request().is_none());
+        drop(first);
+        assert!(session.begin_request().is_some());
+    }
+}

@@ -1,0 +1,137 @@
+//! A session's outgoing queue: encoded frames in order, bounded in bytes.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use tokio::sync::Notify;
+
+/// Why a push was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PushError {
+    /// The session is closed.
+    Closed,
+    /// The queue would pass its byte limit.
+    Full,
+}
+
+/// Encoded frames waiting for a transport. Everything queued goes out
+/// together as one payload (a batch), in the order it was pushed.
+pub(crate) struct Outbox {
+    state: Mutex<State>,
+    ready: Notify,
+    limit: usize,
+}
+
+struct State {
+    queued: String,
+    closed: bool,
+    /// When something was last queued; heartbeats wait while traffic flows.
+    last_push: Instant,
+}
+
+impl Outbox {
+    pub(crate) fn new(initial: String, limit: usize) -> Outbox {
+        Outbox {
+            state: Mutex::new(State {
+                queued: initial,
+                closed: false,
+                last_push: Instant::now(),
+            }),
+            ready: Notify::new(),
+            limit,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave the state half-made:
+        // every critical section is a single push or take.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends already-encoded frames.
+    pub(crate) fn push(&self, frames: &str) -> Result<(), PushError> {
+        {
+            let mut state = self.lock();
+            if state.closed {
+                return Err(PushError::Closed);
+            }
+            if state.queued.len() + frames.len() > self.limit {
+                return Err(PushError::Full);
+            }
+            state.queued.push_str(frames);
+            state.last_push = Instant::now();
+        }
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// When something was last queued.
+    pub(crate) fn last_push(&self) -> Instant {
+        self.lock().last_push
+    }
+
+    /// Everything queued, if anything is; the queue is then empty.
+    pub(crate) fn take(&self) -> Option<String> {
+        let mut state = self.lock();
+        (!state.queued.is_empty()).then(|| std::mem::take(&mut state.queued))
+    }
+
+    /// Bytes waiting to be carried.
+    pub(crate) fn queued_len(&self) -> usize {
+        self.lock().queued.len()
+    }
+
+    /// Waits until something is queued and takes it all. `None` once the
+    /// outbox is closed and drained. Dropping the future while it waits
+    /// takes nothing: what is queued stays for the next taker.
+    pub(crate) async fn next(&self) -> Option<String> {
+        loop {
+            let notified = self.ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut state = self.lock();
+                if !state.queued.is_empty() {
+                    return Some(std::mem::take(&mut state.queued));
+                }
+                if state.closed {
+                    return None;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Refuses further pushes and wakes the taker; what is queued can still
+    /// be taken.
+    pub(crate) fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn batches_in_order_and_drains_after_close() {
+        let outbox = Outbox::new("a".into(), 8);
+        outbox.push("b").unwrap();
+        assert_eq!(outbox.next().await.as_deref(), Some("ab"));
+        outbox.push("c").unwrap();
+        outbox.close();
+        assert_eq!(outbox.push("d"), Err(PushError::Closed));
+        assert_eq!(outbox.next().await.as_deref(), Some("c"));
+        assert_eq!(outbox.next().await, None);
+    }
+
+    #[test]
+    fn refuses_past_the_limit() {
+        let outbox = Outbox::new(String::new(), 4);
+        outbox.push("abcd").unwrap();
+        assert_eq!(outbox.push("e"), Err(PushError::Full));
+        assert_eq!(outbox.take().as_deref(), Some("abcd"));
+        assert_eq!(outbox.take(), None);
+    }
+}

@@ -1,0 +1,111 @@
+//! xhr-polling and jsonp-polling: one long-polling GET at a time carries
+//! everything queued; POSTs carry the client's messages.
+//!
+//! ```text
+//! xhr-polling    GET  /{resource}/xhr-polling/{sid?}/{ts}
+//!                POST /{resource}/xhr-polling/{sid}/send
+//! jsonp-polling  GET  /{resource}/jsonp-polling/{sid?}/{ts}/{index}
+//!                POST /{resource}/jsonp-polling/{sid}/{ts}/{index}
+//! ```
+
+use axum::body::Body;
+use futures_util::future::BoxFuture;
+use http::{Method, Request, Response};
+
+use super::{Carrier, js_string, post, text_response};
+use crate::Transport;
+use crate::error::Reject;
+use crate::router::{Core, Route};
+use crate::session::Session;
+
+pub(crate) enum Polling {
+    Xhr,
+    Jsonp,
+}
+
+impl Polling {
+    fn transport(&self) -> Transport {
+        match self {
+            Polling::Xhr => Transport::XhrPolling,
+            Polling::Jsonp => Transport::JsonpPolling,
+        }
+    }
+
+    /// The JSONP callback index: digits only, as it is written into script.
+    fn jsonp_index<'r>(&self, route: &Route<'r>) -> Result<&'r str, Reject> {
+        let index = route.segments.get(2).copied().unwrap_or("0");
+        if index.is_empty() || index.len() > 9 || !index.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Reject::BadRequest("the JSONP index must be digits".into()));
+        }
+        Ok(index)
+    }
+
+    fn respond(&self, route: &Route<'_>, payload: &str) -> Result<Response<Body>, Reject> {
+        Ok(match self {
+            Polling::Xhr => text_response("text/plain; charset=UTF-8", payload.to_owned()),
+            Polling::Jsonp => {
+                let index = self.jsonp_index(route)?;
+                let script = format!("io.JSONP[{index}]._({});", js_string(payload));
+                text_response("text/javascript; charset=UTF-8", script)
+            }
+        })
+    }
+
+    async fn get(
+        &self,
+        core: &Core,
+        request: Request<Body>,
+        route: Route<'_>,
+    ) -> Result<Response<Body>, Reject> {
+        if matches!(self, Polling::Jsonp) {
+            self.jsonp_index(&route)?;
+        }
+        let id = route.session_id();
+        if id.is_empty() {
+            let (parts, _) = request.into_parts();
+            let session = core
+                .open(self.transport(), &parts, route.extra.clone())
+                .await?;
+            let payload = session.outbox.take().unwrap_or_default();
+            return self.respond(&route, &payload);
+        }
+        let session = core.find(id, self.transport())?;
+        let Some(_carrying) = session.begin_request() else {
+            tracing::warn!(session = %id, "second concurrent poll refused");
+            return Err(Reject::Busy);
+        };
+        let payload = wait_for_output(&session, core).await;
+        self.respond(&route, &payload)
+    }
+}
+
+/// Waits for output until the polling timeout; empty when none came.
+/// Nothing is taken from the outbox unless it is answered at once.
+async fn wait_for_output(session: &Session, core: &Core) -> String {
+    let timeout = core.settings.xhr_polling_timeout;
+    tokio::select! {
+        payload = session.outbox.next() => payload.unwrap_or_default(),
+        () = session.closing() => session.outbox.take().unwrap_or_default(),
+        () = tokio::time::sleep(timeout) => String::new(),
+    }
+}
+
+impl Carrier for Polling {
+    fn serve<'a>(
+        &'a self,
+        core: &'a Core,
+        request: Request<Body>,
+        route: Route<'a>,
+    ) -> BoxFuture<'a, Result<Response<Body>, Reject>> {
+        Box::pin(async move {
+            match *request.method() {
+                Method::GET => self.get(core, request, route).await,
+                Method::POST => {
+                    let id = route.session_id().to_owned();
+                    post::receive(core, self.transport(), &id, request).await
+                }
+                _ => Err(Reject::Method),
+            }
+        })
+    }
+}

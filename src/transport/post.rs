@@ -1,0 +1,101 @@
+//! The POST side shared by every HTTP transport: a form with one field,
+//! `data`, holding framed messages.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use http::{Request, Response, header};
+use http_body_util::{BodyExt, Limited};
+
+use crate::Transport;
+use crate::error::Reject;
+use crate::protocol::legacy;
+use crate::router::Core;
+use crate::session::CloseReason;
+
+/// How long a client may take to send a POST body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Delivers the messages of a POST to session `id` and answers `ok`.
+pub(crate) async fn receive(
+    core: &Core,
+    transport: Transport,
+    id: &str,
+    request: Request<Body>,
+) -> Result<Response<Body>, Reject> {
+    let session = core.find(id, transport)?;
+    let limit = core.settings.max_body_size;
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|len| len > limit as u64) {
+        return Err(Reject::TooLarge);
+    }
+    let body = tokio::time::timeout(
+        BODY_TIMEOUT,
+        Limited::new(request.into_body(), limit).collect(),
+    )
+    .await
+    .map_err(|_| Reject::BadRequest("request body too slow".into()))?
+    .map_err(|e| {
+        if e.is::<http_body_util::LengthLimitError>() {
+            Reject::TooLarge
+        } else {
+            Reject::BadRequest("request body cut short".into())
+        }
+    })?
+    .to_bytes();
+    let frames = form_data(&body)
+        .and_then(|data| legacy::decode(&data).map_err(|e| e.to_string()))
+        .map_err(|problem| {
+            tracing::warn!(session = %id, %problem, "malformed POST; closing the session");
+            session.close(CloseReason::ProtocolError);
+            Reject::BadRequest(problem)
+        })?;
+    if !session.deliver(frames).await {
+        return Err(Reject::UnknownSession);
+    }
+    Ok(super::text_response("text/plain; charset=UTF-8", "ok"))
+}
+
+/// The `data` field of an `application/x-www-form-urlencoded` body,
+/// strictly decoded (invalid percent-encoded UTF-8 is an error).
+pub(crate) fn form_data(body: &[u8]) -> Result<String, String> {
+    for pair in body.split(|&b| b == b'&') {
+        let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &[][..]),
+        };
+        if name == b"data" {
+            let plus_decoded: Vec<u8> = value
+                .iter()
+                .map(|&b| if b == b'+' { b' ' } else { b })
+                .collect();
+            return percent_encoding::percent_decode(&plus_decoded)
+                .decode_utf8()
+                .map(|s| s.into_owned())
+                .map_err(|_| "form field `data` is not valid UTF-8".to_owned());
+        }
+    }
+    Err("form field `data` is missing".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_data_field() {
+        assert_eq!(form_data(b"data=~m~2~m~hi").unwrap(), "~m~2~m~hi");
+        assert_eq!(
+            form_data(b"x=1&data=a+b%20c%F0%9F%98%80").unwrap(),
+            "a b c😀"
+        );
+        assert_eq!(form_data(b"data=").unwrap(), "");
+        assert!(form_data(b"other=1").is_err());
+        assert!(form_data(b"data=%FF%FE").is_err());
+        assert!(form_data(b"").is_err());
+    }
+}

@@ -1,0 +1,164 @@
+//! websocket and flashsocket: RFC 6455 over the HTTP connection, one text
+//! message per payload each way.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use futures_util::future::BoxFuture;
+use futures_util::{SinkExt, StreamExt};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+use super::Carrier;
+use crate::error::Reject;
+use crate::protocol::legacy;
+use crate::router::{Core, Route};
+use crate::session::{CloseReason, Session};
+
+/// Read buffer per connection: small, so that many idle clients stay cheap.
+const READ_BUFFER: usize = 4 * 1024;
+
+pub(crate) struct WebSocket;
+
+impl Carrier for WebSocket {
+    fn serve<'a>(
+        &'a self,
+        core: &'a Core,
+        request: Request<Body>,
+        route: Route<'a>,
+    ) -> BoxFuture<'a, Result<Response<Body>, Reject>> {
+        Box::pin(async move {
+            if request.method() != Method::GET {
+                return Err(Reject::Method);
+            }
+            let key = handshake_key(&request)?;
+            let (mut parts, _) = request.into_parts();
+            let upgrade = parts
+                .extensions
+                .remove::<hyper::upgrade::OnUpgrade>()
+                .ok_or_else(|| Reject::BadRequest("this connection cannot be upgraded".into()))?;
+            let session = core
+                .open(route.transport, &parts, route.extra.clone())
+                .await?;
+            let config = WebSocketConfig::default()
+                .read_buffer_size(READ_BUFFER)
+                .write_buffer_size(0)
+                .max_message_size(Some(core.settings.max_message_size))
+                .max_frame_size(Some(core.settings.max_message_size));
+            tokio::spawn(async move {
+                match upgrade.await {
+                    Ok(upgraded) => {
+                        let io = TokioIo::new(upgraded);
+                        let ws =
+                            WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+                        carry(&session, ws).await;
+                    }
+                    Err(error) => tracing::debug!(session = %session.id, %error, "upgrade failed"),
+                }
+                session.close(CloseReason::TransportClosed);
+            });
+            let mut response = Response::new(Body::empty());
+            *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+            let headers = response.headers_mut();
+            headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+            headers.insert(
+                header::SEC_WEBSOCKET_ACCEPT,
+                HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
+                    .map_err(|_| Reject::BadRequest("bad key".into()))?,
+            );
+            Ok(response)
+        })
+    }
+}
+
+/// The `Sec-WebSocket-Key` of a valid RFC 6455 upgrade request.
+fn handshake_key(request: &Request<Body>) -> Result<String, Reject> {
+    let headers = request.headers();
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    if !has_token(header::UPGRADE, "websocket") || !has_token(header::CONNECTION, "upgrade") {
+        return Err(Reject::BadRequest("expected a WebSocket upgrade".into()));
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(|v| v.as_bytes())
+        != Some(b"13")
+    {
+        return Err(Reject::BadRequest(
+            "only WebSocket version 13 is spoken".into(),
+        ));
+    }
+    headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| Reject::BadRequest("missing Sec-WebSocket-Key".into()))
+}
+
+/// Moves payloads both ways until either side ends.
+async fn carry<S>(session: &Arc<Session>, mut ws: WebSocketStream<S>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let Some(_carrying) = session.begin_request() else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            incoming = ws.next() => match incoming {
+                Some(Ok(WsMessage::Text(text))) => {
+                    match legacy::decode(text.as_str()) {
+                        Ok(frames) => {
+                            if !session.deliver(frames).await {
+                                break;
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(session = %session.id, %error, "malformed message; closing the session");
+                            session.close(CloseReason::ProtocolError);
+                            break;
+                        }
+                    }
+                }
+                Some(Ok(WsMessage::Binary(_))) => {
+                    tracing::warn!(session = %session.id, "binary message on a text protocol; closing the session");
+                    session.close(CloseReason::ProtocolError);
+                    break;
+                }
+                Some(Ok(WsMessage::Close(_))) | None => break,
+                Some(Ok(_)) => {}
+                Some(Err(error)) => {
+                    tracing::debug!(session = %session.id, %error, "websocket ended");
+                    break;
+                }
+            },
+            outgoing = session.outbox.next() => match outgoing {
+                Some(payload) => {
+                    if ws.send(WsMessage::text(payload)).await.is_err() {
+                        break;
+                    }
+                }
+                None => {
+                    let _ = ws.close(None).await;
+                    return;
+                }
+            },
+        }
+    }
+    if session.is_closing() {
+        // Deliver what the application queued before it closed.
+        if let Some(payload) = session.outbox.take() {
+            let _ = ws.send(WsMessage::text(payload)).await;
+        }
+        let _ = ws.close(None).await;
+    }
+}
