@@ -370,3 +370,20 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
         .unwrap();
     response
 }
+
+#[tokio::test]
+async fn mounts_in_a_plain_axum_server() {
+    let (router, mut events) = recorder_router();
+    let app = axum::Router::new()
+        .route("/", axum::routing::get(|| async { "home" }))
+        .merge(router);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut client = WsClient::connect(&format!("ws://{addr}/socket.io/websocket")).await;
+    assert_eq!(client.recv().await.as_deref(), Some("Welcome"));
+    client.send("through axum").await;
+    assert_eq!(client.recv().await.as_deref(), Some("through axum"));
+    assert!(matches!(next_event(&mut events).await, Event::Open { .. }));
+    assert!(http_get(addr, "/").await.ends_with("home"));
+}

@@ -19,9 +19,21 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 /// What a [`Recorder`] saw, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Open { id: String, extra: Option<String> },
-    Message { id: String, message: Message },
-    Close { id: String },
+    Open {
+        id: String,
+        extra: Option<String>,
+    },
+    Message {
+        id: String,
+        message: Message,
+    },
+    Close {
+        id: String,
+    },
+    /// A send from `on_close` was accepted: it must fail.
+    SentAfterClose {
+        id: String,
+    },
 }
 
 /// An echo connection that reports every callback on a channel. It sends
@@ -57,10 +69,13 @@ impl Connection for Recorder {
     }
 
     async fn on_close(&mut self, socket: &Socket) {
-        assert!(socket.send("too late").is_err());
-        let _ = self.events.send(Event::Close {
-            id: socket.id().to_owned(),
-        });
+        let id = socket.id().to_owned();
+        let event = if socket.send("too late").is_err() {
+            Event::Close { id }
+        } else {
+            Event::SentAfterClose { id }
+        };
+        let _ = self.events.send(event);
     }
 }
 
