@@ -83,7 +83,7 @@ describe('chatroom example', () => {
     try {
       await say(ada, 'Hello everyone! Anyone tried the new server?');
       await sees(grace, 'Ada', 'Hello everyone!');
-      await say(grace, 'Yes, on websocket. Ada, you are on xhr-polling 🙂');
+      await say(grace, 'Yes, on websocket. Ada, you are on xhr-polling, right?');
       await sees(ada, 'Grace', 'Yes, on websocket.');
       await say(ada, 'Works here too — long polling, same messages, same order.');
       await sees(grace, 'Ada', 'long polling');

@@ -1,0 +1,64 @@
+//! A chat room: everyone who opens the page talks to everyone else.
+//!
+//! The server side of TornadIO's `examples/chatroom`: a new participant gets
+//! `Welcome!`, every message goes to every participant (the sender too, so each
+//! page shows the room's one true order), and when someone leaves the others
+//! read `A user has left.`.
+//!
+//! ```text
+//! cargo run --example chatroom            # then open http://127.0.0.1:8001/
+//! ```
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use tornadio::{Connection, Message, OpenInfo, Refused, Router, Settings, Socket, Transport};
+
+/// One participant. The room itself is the router's registry of live sockets,
+/// so the connection needs no state of its own.
+struct Participant;
+
+impl Connection for Participant {
+    async fn on_open(&mut self, socket: &Socket, info: &OpenInfo) -> Result<(), Refused> {
+        // The session's span already names its id and transport.
+        tracing::info!(peer = ?info.peer_addr(), "joined; {} in the room", socket.sockets().len());
+        let _ = socket.send("Welcome!");
+        Ok(())
+    }
+
+    async fn on_message(&mut self, socket: &Socket, message: Message) {
+        // Text or JSON, relayed as it came; the page sends {"name", "text"} objects.
+        socket.sockets().broadcast(message);
+    }
+
+    async fn on_close(&mut self, socket: &Socket) {
+        tracing::info!("left");
+        socket
+            .sockets()
+            .broadcast_except("A user has left.", socket.id());
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let options = common::Options::from_args("chatroom");
+    common::init_logging();
+
+    // The seed's chatroom protocols, plus jsonp-polling and htmlfile so that
+    // every browser finds one.
+    let settings = Settings {
+        enabled_protocols: vec![
+            Transport::WebSocket,
+            Transport::FlashSocket,
+            Transport::XhrMultipart,
+            Transport::XhrPolling,
+            Transport::JsonpPolling,
+            Transport::HtmlFile,
+        ],
+        ..Settings::default()
+    };
+    let chat = Router::new(|| Participant).settings(settings);
+
+    let app = common::pages(include_str!("index.html")).merge(chat);
+    common::serve(app, &options).await
+}

@@ -1,0 +1,249 @@
+//! What the three examples share: command line, logging, the page and the
+//! socket.io 0.6 browser client routes, and starting the server.
+//!
+//! Included by each example with `#[path = "../common/mod.rs"] mod common;`.
+
+use std::io::IsTerminal as _;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use tornadio::SocketServer;
+
+/// Where `npm install` (run in `e2e/`) puts the real socket.io 0.6 browser client.
+const LOCAL_CLIENT: &str = "e2e/node_modules/socket.io/support/socket.io-client/socket.io.js";
+
+/// A public CDN that mirrors the npm package, used when there is no local copy.
+const CDN_CLIENT: &str =
+    "https://cdn.jsdelivr.net/npm/socket.io@0.6.18/support/socket.io-client/socket.io.js";
+
+/// Command-line options every example accepts.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--address`: the IP address to listen on (default 0.0.0.0).
+    pub address: IpAddr,
+    /// `--port`: the HTTP port (default 8001; 0 picks a free one).
+    pub port: u16,
+    /// `--flash-policy-port`: the Flash policy port (default 843; 0 turns it off).
+    pub flash_policy_port: Option<u16>,
+}
+
+impl Options {
+    /// Parses `std::env::args()`, exiting with a usage message on bad input.
+    pub fn from_args(name: &str) -> Options {
+        match Options::parse(std::env::args().skip(1)) {
+            Ok(Some(options)) => options,
+            Ok(None) => {
+                println!("{}", usage(name));
+                std::process::exit(0);
+            }
+            Err(error) => {
+                eprintln!("{name}: {error}\n\n{}", usage(name));
+                std::process::exit(2);
+            }
+        }
+    }
+
+    /// Parses the arguments after the program name; `Ok(None)` means `--help`.
+    fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
+        let mut options = Options {
+            address: IpAddr::from([0, 0, 0, 0]),
+            port: 8001,
+            flash_policy_port: Some(843),
+        };
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            if arg == "-h" || arg == "--help" {
+                return Ok(None);
+            }
+            // Both `--port 8001` and `--port=8001`.
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
+                None => (arg.clone(), None),
+            };
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| args.next())
+                    .ok_or_else(|| format!("{flag} needs a value"))
+            };
+            match flag.as_str() {
+                "--address" => {
+                    let text = value()?;
+                    options.address = text
+                        .parse()
+                        .map_err(|_| format!("--address: not an IP address: {text}"))?;
+                }
+                "--port" => options.port = parse_port("--port", &value()?)?,
+                "--flash-policy-port" => {
+                    let port = parse_port("--flash-policy-port", &value()?)?;
+                    options.flash_policy_port = (port != 0).then_some(port);
+                }
+                _ => return Err(format!("unknown argument: {arg}")),
+            }
+        }
+        Ok(Some(options))
+    }
+}
+
+fn parse_port(flag: &str, text: &str) -> Result<u16, String> {
+    text.parse()
+        .map_err(|_| format!("{flag}: not a port number: {text}"))
+}
+
+fn usage(name: &str) -> String {
+    format!(
+        "usage: cargo run --example {name} -- [--address IP] [--port PORT] [--flash-policy-port PORT]\n\
+         \n\
+         --address IP               address to listen on (default 0.0.0.0)\n\
+         --port PORT                HTTP port (default 8001, 0 picks a free port)\n\
+         --flash-policy-port PORT   Flash policy server port (default 843, 0 turns it off)\n\
+         \n\
+         Set RUST_LOG (e.g. RUST_LOG=tornadio=trace) to see more."
+    )
+}
+
+/// Logs to stderr, `info` by default, `RUST_LOG` to change it.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tornadio=debug"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+/// The routes every example serves besides Socket.IO: its page at `/`, the
+/// shared stylesheet at `/style.css` and the browser client at `/socket.io.js`.
+pub fn pages(html: &'static str) -> axum::Router {
+    axum::Router::new()
+        .route("/", get(move || async move { Html(html) }))
+        .route("/style.css", get(stylesheet))
+        .route("/socket.io.js", get(client_js))
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("style.css"),
+    )
+}
+
+/// `GET /socket.io.js`: the real socket.io 0.6 browser client from the local npm
+/// install, or a redirect to a CDN that mirrors the same npm package.
+async fn client_js() -> Response {
+    let candidates = [
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(LOCAL_CLIENT),
+        PathBuf::from(LOCAL_CLIENT),
+    ];
+    let found = tokio::task::spawn_blocking(move || {
+        candidates.iter().find_map(|path| std::fs::read(path).ok())
+    })
+    .await
+    .ok()
+    .flatten();
+    match found {
+        Some(body) => (
+            StatusCode::OK,
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/javascript; charset=utf-8",
+                ),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            body,
+        )
+            .into_response(),
+        None => {
+            tracing::info!(
+                "no local socket.io client (run `npm install` in e2e/); redirecting to {CDN_CLIENT}"
+            );
+            Redirect::temporary(CDN_CLIENT).into_response()
+        }
+    }
+}
+
+/// Binds, prints `Listening on http://ADDR:PORT/` on stdout (the real port, so
+/// `--port 0` works), then serves until Ctrl-C or SIGTERM.
+pub async fn serve(app: axum::Router, options: &Options) -> Result<(), Box<dyn std::error::Error>> {
+    let server = SocketServer::new(app)
+        .address(options.address)
+        .port(options.port)
+        .flash_policy_port(options.flash_policy_port)
+        .bind()
+        .await?;
+    let addr: SocketAddr = server.local_addr();
+    // One line on stdout, flushed: scripts and the browser tests wait for it.
+    println!("Listening on http://{addr}/");
+    use std::io::Write as _;
+    std::io::stdout().flush()?;
+    if addr.ip().is_unspecified() {
+        tracing::info!("open http://127.0.0.1:{}/ in a browser", addr.port());
+    }
+    server.run_until(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for Ctrl-C: {error}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!("cannot listen for SIGTERM: {error}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C: closing every session"),
+        () = terminate => tracing::info!("SIGTERM: closing every session"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Options;
+
+    fn parse(args: &[&str]) -> Result<Option<Options>, String> {
+        Options::parse(args.iter().map(|arg| arg.to_string()))
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        let options = parse(&[]).unwrap().unwrap();
+        assert_eq!(options.port, 8001);
+        assert_eq!(options.flash_policy_port, Some(843));
+        let options = parse(&[
+            "--port",
+            "0",
+            "--flash-policy-port=0",
+            "--address",
+            "127.0.0.1",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(options.port, 0);
+        assert_eq!(options.flash_policy_port, None);
+        assert_eq!(options.address.to_string(), "127.0.0.1");
+        assert!(parse(&["--help"]).unwrap().is_none());
+        assert!(parse(&["--port"]).is_err());
+        assert!(parse(&["--port", "x"]).is_err());
+        assert!(parse(&["--bogus"]).is_err());
+    }
+}

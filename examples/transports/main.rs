@@ -1,0 +1,43 @@
+//! Transports: pick the transports the client may use, connect, and echo.
+//!
+//! The server side of TornadIO's `examples/transports`: every new connection
+//! gets `Welcome from the server.`, then every message comes back unchanged
+//! (text as text, JSON as JSON). The page has a checkbox per transport, so a
+//! user can try each one in their browser.
+//!
+//! ```text
+//! cargo run --example transports          # then open http://127.0.0.1:8001/
+//! ```
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use tornadio::{Connection, Message, OpenInfo, Refused, Router, Socket};
+
+struct Echo;
+
+impl Connection for Echo {
+    async fn on_open(&mut self, socket: &Socket, info: &OpenInfo) -> Result<(), Refused> {
+        // The session's span already names its id and transport.
+        tracing::info!(peer = ?info.peer_addr(), "connected");
+        let _ = socket.send("Welcome from the server.");
+        Ok(())
+    }
+
+    async fn on_message(&mut self, socket: &Socket, message: Message) {
+        let _ = socket.send(message);
+    }
+
+    async fn on_close(&mut self, _socket: &Socket) {
+        tracing::info!("disconnected");
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let options = common::Options::from_args("transports");
+    common::init_logging();
+
+    let app = common::pages(include_str!("index.html")).merge(Router::new(|| Echo));
+    common::serve(app, &options).await
+}
