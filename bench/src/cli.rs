@@ -1,0 +1,219 @@
+//! Command-line parsing (a few flags; no parser crate needed).
+
+use std::path::PathBuf;
+
+use crate::scenario::{Params, Scenario};
+use crate::server::{Mode, ServerKind};
+
+pub const USAGE: &str = "\
+usage: tornadio-bench SCENARIO [options]
+       tornadio-bench all [options]          every scenario in turn
+
+scenarios:
+  ws-echo       N WebSocket clients, closed-loop echo (msg/s, latency)     default N=200
+  polling-echo  N xhr-polling clients, POST then GET the echo (rt/s)       default N=100
+  idle-memory   hold N WebSocket sessions, server RSS growth per session   default N=10000
+  broadcast     one message fanned out to N WebSocket clients (p95 ms)     default N=10000
+
+options:
+  --clients N      number of clients
+  --seconds S      measuring time (idle-memory: holding time)
+  --size BYTES     message size, default 64
+  --runs R         runs per server; the figures are medians, default 1
+  --sweep LIST     client counts, e.g. 10,50,100,200: writes CSV and SVG
+  --out DIR        where --sweep writes, default target/bench
+  --smoke          a few seconds, small N: proves each scenario works
+
+internal:
+  tornadio-bench serve tornadio|ws-baseline|poll-baseline echo|broadcast [--cpu N]";
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Command {
+    Help,
+    Bench(Bench),
+    Serve {
+        kind: ServerKind,
+        mode: Mode,
+        cpu: Option<usize>,
+    },
+}
+
+/// A benchmark run: which scenarios, how hard, how often.
+#[derive(Debug, Default)]
+pub struct Bench {
+    pub scenarios: Vec<Scenario>,
+    pub clients: Option<usize>,
+    pub seconds: Option<f64>,
+    pub size: Option<usize>,
+    pub runs: usize,
+    pub sweep: Option<Vec<usize>>,
+    pub out: Option<PathBuf>,
+    pub smoke: bool,
+}
+
+impl Bench {
+    /// The client counts to run `scenario` at.
+    pub fn client_counts(&self, scenario: Scenario) -> Vec<usize> {
+        if let Some(sweep) = &self.sweep {
+            return sweep.clone();
+        }
+        let default = if self.smoke {
+            match scenario {
+                Scenario::IdleMemory => 200,
+                _ => 20,
+            }
+        } else {
+            scenario.default_clients()
+        };
+        vec![self.clients.unwrap_or(default)]
+    }
+
+    pub fn params(&self, scenario: Scenario, clients: usize) -> Params {
+        let default_seconds = if self.smoke {
+            match scenario {
+                Scenario::IdleMemory => 1.0,
+                _ => 2.0,
+            }
+        } else {
+            scenario.default_seconds()
+        };
+        Params {
+            clients,
+            seconds: self.seconds.unwrap_or(default_seconds),
+            size: self.size.unwrap_or(64),
+        }
+    }
+
+    /// Where sweeps write: `--out`, else `target/bench` of the workspace.
+    pub fn out_dir(&self) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("target")
+                .join("bench")
+        })
+    }
+}
+
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+    let mut args = args.into_iter();
+    let first = args.next().ok_or("missing SCENARIO")?;
+    match first.as_str() {
+        "-h" | "--help" | "help" => Ok(Command::Help),
+        "serve" => parse_serve(args),
+        _ => parse_bench(&first, args).map(Command::Bench),
+    }
+}
+
+fn parse_serve(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
+    let kind = args.next().ok_or("serve: missing SERVER")?;
+    let kind = ServerKind::parse(&kind).ok_or(format!("serve: unknown server {kind:?}"))?;
+    let mode = args.next().ok_or("serve: missing MODE")?;
+    let mode = Mode::parse(&mode).ok_or(format!("serve: unknown mode {mode:?}"))?;
+    let cpu = match args.next().as_deref() {
+        None => None,
+        Some("--cpu") => Some(number(args.next(), "--cpu")?),
+        Some(other) => return Err(format!("serve: unknown option {other:?}")),
+    };
+    Ok(Command::Serve { kind, mode, cpu })
+}
+
+fn parse_bench(first: &str, mut args: impl Iterator<Item = String>) -> Result<Bench, String> {
+    let scenarios = if first == "all" {
+        Scenario::ALL.to_vec()
+    } else {
+        vec![Scenario::parse(first).ok_or(format!("unknown scenario {first:?}"))?]
+    };
+    let mut bench = Bench {
+        scenarios,
+        runs: 1,
+        ..Bench::default()
+    };
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--clients" => bench.clients = Some(positive(args.next(), "--clients")?),
+            "--seconds" => {
+                let seconds: f64 = number(args.next(), "--seconds")?;
+                if !(seconds > 0.0 && seconds <= 3600.0) {
+                    return Err("--seconds must be in (0, 3600]".into());
+                }
+                bench.seconds = Some(seconds);
+            }
+            "--size" => bench.size = Some(positive(args.next(), "--size")?),
+            "--runs" => bench.runs = positive(args.next(), "--runs")?,
+            "--sweep" => {
+                let list = args.next().ok_or("--sweep needs a list like 10,50,100")?;
+                let counts = list
+                    .split(',')
+                    .map(|n| positive(Some(n.trim().to_owned()), "--sweep"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                bench.sweep = Some(counts);
+            }
+            "--out" => bench.out = Some(args.next().ok_or("--out needs a directory")?.into()),
+            "--smoke" => bench.smoke = true,
+            other => return Err(format!("unknown option {other:?}")),
+        }
+    }
+    Ok(bench)
+}
+
+fn number<T: std::str::FromStr>(value: Option<String>, flag: &str) -> Result<T, String> {
+    let value = value.ok_or(format!("{flag} needs a value"))?;
+    value
+        .parse()
+        .map_err(|_| format!("{flag}: not a number: {value:?}"))
+}
+
+fn positive(value: Option<String>, flag: &str) -> Result<usize, String> {
+    match number(value, flag)? {
+        0 => Err(format!("{flag} must be at least 1")),
+        n => Ok(n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bench(line: &str) -> Result<Bench, String> {
+        match parse(line.split_whitespace().map(String::from))? {
+            Command::Bench(bench) => Ok(bench),
+            other => Err(format!("not a bench: {other:?}")),
+        }
+    }
+
+    #[test]
+    fn flags_override_defaults() {
+        let b = bench("ws-echo --clients 50 --seconds 3 --size 128 --runs 3").unwrap();
+        assert_eq!(b.scenarios, [Scenario::WsEcho]);
+        assert_eq!(b.client_counts(Scenario::WsEcho), [50]);
+        let p = b.params(Scenario::WsEcho, 50);
+        assert_eq!((p.clients, p.seconds, p.size), (50, 3.0, 128));
+        assert_eq!(b.runs, 3);
+    }
+
+    #[test]
+    fn smoke_and_sweep() {
+        let b = bench("all --smoke").unwrap();
+        assert_eq!(b.scenarios.len(), 4);
+        assert_eq!(b.client_counts(Scenario::IdleMemory), [200]);
+        assert_eq!(b.params(Scenario::Broadcast, 20).seconds, 2.0);
+        let b = bench("polling-echo --sweep 10,50,100").unwrap();
+        assert_eq!(b.client_counts(Scenario::PollingEcho), [10, 50, 100]);
+    }
+
+    #[test]
+    fn bad_input_is_refused() {
+        assert!(bench("nope").is_err());
+        assert!(bench("ws-echo --clients 0").is_err());
+        assert!(bench("ws-echo --clients").is_err());
+        assert!(bench("ws-echo --seconds -1").is_err());
+        assert!(bench("ws-echo --sweep 10,x").is_err());
+        assert!(parse(["serve".into(), "nope".into()]).is_err());
+        assert!(matches!(
+            parse("serve tornadio echo --cpu 0".split(' ').map(String::from)),
+            Ok(Command::Serve { cpu: Some(0), .. })
+        ));
+    }
+}

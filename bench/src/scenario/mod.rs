@@ -1,0 +1,170 @@
+//! The four scenarios of the bench, each run against the server under test
+//! and against its baseline.
+
+mod broadcast;
+mod echo;
+mod idle;
+pub mod load;
+
+use std::io;
+use std::time::Duration;
+
+use crate::server::{Mode, ServerKind};
+use crate::system::ServerProcess;
+use load::{Progress, TransportKind};
+
+/// What to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    WsEcho,
+    PollingEcho,
+    IdleMemory,
+    Broadcast,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 4] = [
+        Scenario::WsEcho,
+        Scenario::PollingEcho,
+        Scenario::IdleMemory,
+        Scenario::Broadcast,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::WsEcho => "ws-echo",
+            Scenario::PollingEcho => "polling-echo",
+            Scenario::IdleMemory => "idle-memory",
+            Scenario::Broadcast => "broadcast",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Scenario> {
+        Scenario::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The unit of the headline figure.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Scenario::WsEcho => "msg/s",
+            Scenario::PollingEcho => "rt/s",
+            Scenario::IdleMemory => "bytes/session",
+            Scenario::Broadcast => "ms",
+        }
+    }
+
+    /// Whether a bigger headline figure is better (throughput) or worse
+    /// (memory, latency).
+    pub fn higher_is_better(self) -> bool {
+        matches!(self, Scenario::WsEcho | Scenario::PollingEcho)
+    }
+
+    /// `ratio` on the RESULT line: tornadio relative to the baseline, so that
+    /// higher is always better.
+    pub fn ratio(self, tornadio: f64, baseline: f64) -> f64 {
+        if self.higher_is_better() {
+            tornadio / baseline
+        } else {
+            baseline / tornadio
+        }
+    }
+
+    pub fn default_clients(self) -> usize {
+        match self {
+            Scenario::WsEcho => 200,
+            Scenario::PollingEcho => 100,
+            Scenario::IdleMemory | Scenario::Broadcast => 10_000,
+        }
+    }
+
+    pub fn default_seconds(self) -> f64 {
+        match self {
+            Scenario::IdleMemory => 3.0,
+            _ => 10.0,
+        }
+    }
+
+    /// The baseline server doing the same work without Socket.IO.
+    pub fn baseline(self) -> ServerKind {
+        match self {
+            Scenario::PollingEcho => ServerKind::PollBaseline,
+            _ => ServerKind::WsBaseline,
+        }
+    }
+
+    fn mode(self) -> Mode {
+        match self {
+            Scenario::Broadcast => Mode::Broadcast,
+            _ => Mode::Echo,
+        }
+    }
+
+    /// Starts a fresh `kind` server, measures once, stops the server.
+    pub async fn run_once(
+        self,
+        kind: ServerKind,
+        params: &Params,
+        run: usize,
+    ) -> io::Result<Measurement> {
+        let mut server = ServerProcess::start(kind, self.mode())?;
+        let mut progress = Progress::new(format!(
+            "[{} {} pid {} n={} run {run}]",
+            self.name(),
+            kind.as_str(),
+            server.pid(),
+            params.clients
+        ));
+        let addr = server.addr();
+        let measured = match self {
+            Scenario::WsEcho => {
+                echo::run(TransportKind::WebSocket, addr, params, &mut progress).await
+            }
+            Scenario::PollingEcho => {
+                echo::run(TransportKind::XhrPolling, addr, params, &mut progress).await
+            }
+            Scenario::IdleMemory => idle::run(&mut server, params, &mut progress).await,
+            Scenario::Broadcast => broadcast::run(addr, params, &mut progress).await,
+        };
+        progress.finish();
+        let measured = measured.map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("{} against {}: {e}", self.name(), kind.as_str()),
+            )
+        })?;
+        if !server.is_running() {
+            return Err(io::Error::other(format!(
+                "{} server exited during {}",
+                kind.as_str(),
+                self.name()
+            )));
+        }
+        Ok(measured)
+    }
+}
+
+/// How hard and how long to push.
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub clients: usize,
+    pub seconds: f64,
+    pub size: usize,
+}
+
+impl Params {
+    pub fn duration(&self) -> Duration {
+        Duration::from_secs_f64(self.seconds)
+    }
+}
+
+/// One run's figures against one server.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    /// The headline figure, in [`Scenario::unit`].
+    pub value: f64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    /// A human-readable detail for the table.
+    pub note: String,
+}
