@@ -173,6 +173,22 @@ function htmlfileShim() {
   window.CollectGarbage = function () {};
 }
 
+/**
+ * On the transports example's page: ticks only `transport`, clicks Connect,
+ * and waits until the page says Connected and shows the server's greeting.
+ */
+async function connectTransportsPage(page, url, transport, timeout = 30_000) {
+  await page.goto(url + '/');
+  for (const box of await page.locator('#choices input[type=checkbox]').all()) {
+    await box.setChecked((await box.getAttribute('value')) === transport);
+  }
+  await page.click('#connect');
+  await page.locator('#state', { hasText: /^Connected$/ }).waitFor({ timeout });
+  const shown = await page.textContent('#transport');
+  if (shown !== transport) throw new Error(`page connected over ${shown}, not ${transport}`);
+  await page.locator('#log .entry.in', { hasText: 'Welcome from the server.' }).waitFor({ timeout });
+}
+
 /** Messages that prove the framing: text, a JSON object, and UTF-16 surprises. */
 const PAYLOADS = [
   'hello, world',
@@ -189,6 +205,7 @@ module.exports = {
   BROWSER_TRANSPORTS,
   CLIENT_JS,
   PAYLOADS,
+  connectTransportsPage,
   htmlfileShim,
   launchBrowser,
   openPage,

@@ -7,7 +7,7 @@
 const assert = require('node:assert/strict');
 const { after, before, describe, test } = require('node:test');
 const {
-  BROWSER_TRANSPORTS, PAYLOADS, htmlfileShim, launchBrowser, openPage, startExample,
+  BROWSER_TRANSPORTS, PAYLOADS, connectTransportsPage, htmlfileShim, launchBrowser, openPage, startExample,
 } = require('../lib/harness');
 
 const TIMEOUT = 30_000;
@@ -25,18 +25,6 @@ describe('transports example', () => {
     await browser?.close();
     await server?.stop();
   });
-
-  /** Connects the page with only `transport` ticked, as a person would. */
-  async function connectWith(page, transport) {
-    await page.goto(server.url + '/');
-    for (const box of await page.locator('#choices input[type=checkbox]').all()) {
-      await box.setChecked((await box.getAttribute('value')) === transport);
-    }
-    await page.click('#connect');
-    await page.locator('#state', { hasText: /^Connected$/ }).waitFor({ timeout: TIMEOUT });
-    assert.equal(await page.textContent('#transport'), transport);
-    await page.locator('#log .entry.in', { hasText: 'Welcome from the server.' }).waitFor({ timeout: TIMEOUT });
-  }
 
   /** Types a line into the send box and waits for the server's echo in the log. */
   async function typeAndSee(page, text) {
@@ -71,7 +59,7 @@ describe('transports example', () => {
   async function roundTrip(transport, options) {
     const page = await openPage(browser, options);
     try {
-      await connectWith(page, transport);
+      await connectTransportsPage(page, server.url, transport); // as a person would
       await typeAndSee(page, `typed over ${transport}`);
       await typeJsonAndSee(page, { typed: true, emoji: '😀', transport });
       assert.deepEqual(await burst(page), PAYLOADS);
