@@ -185,7 +185,7 @@ impl Router {
             Some(Reject::Disabled)
         } else if origin
             .as_ref()
-            .is_some_and(|o| !settings.origin_allowed(o.to_str().unwrap_or("")))
+            .is_some_and(|o| !origin_allowed(settings, o, request.headers().get(header::HOST)))
         {
             Some(Reject::Origin)
         } else {
@@ -246,10 +246,33 @@ fn preflight(request: &Request<Body>) -> Response<Body> {
     response
 }
 
+/// Whether a request with this `Origin` may use the router: the settings
+/// allow it, or it is the server's own origin (browsers send `Origin` on
+/// same-origin POSTs too, and a page may always talk to its own server).
+fn origin_allowed(settings: &Settings, origin: &HeaderValue, host: Option<&HeaderValue>) -> bool {
+    let origin = origin.to_str().unwrap_or("");
+    if settings.origin_allowed(origin) {
+        return true;
+    }
+    let authority = origin.split_once("://").map(|(_, authority)| authority);
+    let host = host.and_then(|h| h.to_str().ok());
+    matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
+}
+
+/// Lets the browser hand the response to a page of `origin`. `Origin:
+/// null` (sandboxed frames, `file:` pages) is answered with `*`, as the
+/// node server did; credentials are never allowed with `*`.
 fn allow_origin(response: &mut Response<Body>, origin: HeaderValue, with_cookie: bool) {
     let headers = response.headers_mut();
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-    if with_cookie {
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    let any = origin.as_bytes() == b"null";
+    let allowed = if any {
+        HeaderValue::from_static("*")
+    } else {
+        origin
+    };
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allowed);
+    if with_cookie && !any {
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
             HeaderValue::from_static("true"),

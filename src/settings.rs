@@ -112,8 +112,10 @@ pub struct Settings {
     /// empty after this long. Default 20 s (the client's own timeout is 25 s).
     pub xhr_polling_timeout: Duration,
     /// Origins allowed to connect (`scheme://host[:port]`, as in the `Origin`
-    /// header). `None` allows any origin. Requests without an `Origin` header
-    /// are always allowed. Default `None`.
+    /// header; `"*"` allows any). `None` allows any origin. Requests without
+    /// an `Origin` header, and same-origin requests (an `Origin` naming the
+    /// `Host` the request was sent to), are always allowed; others get `403`
+    /// on every transport. Default `None`.
     pub allowed_origins: Option<Vec<String>>,
     /// Largest accepted WebSocket message, in bytes. Default 1 MiB.
     pub max_message_size: usize,
