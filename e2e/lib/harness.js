@@ -21,18 +21,19 @@ const ARTIFACTS = path.join(REPO, 'target', 'e2e');
 const BROWSER_TRANSPORTS = ['websocket', 'xhr-polling', 'jsonp-polling'];
 
 /**
- * Starts `target/debug/examples/NAME` on a free loopback port and resolves once
+ * Starts `target/debug/examples/NAME` on a free loopback port (or on `port`,
+ * to restart a server where its pages expect it) and resolves once
  * it printed `Listening on http://ADDR:PORT/`. Fails loudly when the binary is
  * missing: build it with `cargo build --examples` first.
  */
-async function startExample(name) {
+async function startExample(name, { port = 0 } = {}) {
   const binary = path.join(REPO, 'target', 'debug', 'examples', name);
   if (!fs.existsSync(binary)) {
     throw new Error(`${binary} is missing: run \`cargo build --examples\` first (e2e/run.sh does)`);
   }
   const child = spawn(
     binary,
-    ['--port', '0', '--flash-policy-port', '0', '--address', '127.0.0.1'],
+    ['--port', String(port), '--flash-policy-port', '0', '--address', '127.0.0.1'],
     { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' } },
   );
   const stderr = [];
