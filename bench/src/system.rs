@@ -4,7 +4,7 @@
 use std::io::{self, BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::server::{Mode, ServerKind};
 
@@ -140,4 +140,74 @@ fn read_address(child: &mut Child) -> io::Result<SocketAddr> {
         .strip_prefix("LISTENING ")
         .and_then(|addr| addr.parse().ok())
         .ok_or_else(|| io::Error::other(format!("server did not start (said {line:?})")))
+}
+
+/// CPU time spent so far by the server, by this process and by the whole
+/// machine, in clock ticks: two samples tell whether a run had the cores to
+/// itself.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuSample {
+    at: Instant,
+    server: u64,
+    own: u64,
+    machine: u64,
+}
+
+impl CpuSample {
+    pub fn take(server: &ServerProcess) -> CpuSample {
+        CpuSample {
+            at: Instant::now(),
+            server: process_ticks(&format!("/proc/{}/stat", server.pid())).unwrap_or(0),
+            own: process_ticks("/proc/self/stat").unwrap_or(0),
+            machine: machine_busy_ticks().unwrap_or(0),
+        }
+    }
+
+    /// `cpu server 98% loadgen 95% others 3%` (100% = one core) between
+    /// `self` and a later sample.
+    pub fn describe_until(&self, later: &CpuSample) -> String {
+        // SAFETY: sysconf only reads a constant of the system.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        let seconds = later.at.duration_since(self.at).as_secs_f64().max(1e-3);
+        let percent = |ticks: u64| ticks as f64 / hz / seconds * 100.0;
+        let server = later.server.saturating_sub(self.server);
+        let own = later.own.saturating_sub(self.own);
+        let others = later
+            .machine
+            .saturating_sub(self.machine)
+            .saturating_sub(server + own);
+        format!(
+            "cpu server {:.0}% loadgen {:.0}% others {:.0}%",
+            percent(server),
+            percent(own),
+            percent(others)
+        )
+    }
+}
+
+/// utime + stime of a process, from `/proc/PID/stat`.
+fn process_ticks(path: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after "(comm) ": state is the first, utime the 12th, stime the 13th.
+    let after_comm = &stat[stat.rfind(')')? + 2..];
+    let mut fields = after_comm.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// Non-idle ticks of all cores, from the first line of `/proc/stat`.
+fn machine_busy_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest is inside user).
+    let busy = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| ticks.get(i))
+        .sum();
+    Some(busy)
 }

@@ -3,7 +3,6 @@
 //! other N-1 clients has it. Repeated for the given time.
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -16,6 +15,7 @@ use super::load::{
     ANSWER_TIMEOUT, AnyClient, Progress, TransportKind, connect_all, message, quantile, within,
 };
 use super::{Measurement, Params};
+use crate::system::{CpuSample, ServerProcess};
 
 /// Rounds are capped so a long `--seconds` with few clients stays bounded.
 const MAX_ROUNDS: usize = 500;
@@ -32,10 +32,11 @@ struct Round {
 }
 
 pub async fn run(
-    addr: SocketAddr,
+    server: &ServerProcess,
     params: &Params,
     progress: &mut Progress,
 ) -> io::Result<Measurement> {
+    let addr = server.addr();
     if params.clients < 2 {
         return Err(io::Error::other("broadcast needs at least 2 clients"));
     }
@@ -51,6 +52,7 @@ pub async fn run(
     }
 
     let mut times = Vec::new();
+    let cpu_before = CpuSample::take(server);
     let started = Instant::now();
     while times.len() < MAX_ROUNDS && (times.is_empty() || started.elapsed() < params.duration()) {
         if let Some(failed) = tasks.try_join_next() {
@@ -81,6 +83,7 @@ pub async fn run(
         ));
         tokio::time::sleep(GAP).await;
     }
+    let cpu = cpu_before.describe_until(&CpuSample::take(server));
     drop(to_sender);
     tasks.abort_all();
 
@@ -92,7 +95,7 @@ pub async fn run(
         p50_ms: quantile(&times, 0.50),
         p95_ms: Some(p95),
         p99_ms: quantile(&times, 0.99),
-        note: format!("{rounds} rounds to {receivers} receivers"),
+        note: format!("{rounds} rounds to {receivers} receivers, {cpu}"),
     })
 }
 

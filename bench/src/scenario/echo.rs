@@ -2,7 +2,6 @@
 //! message and waiting for its echo before sending the next.
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -12,6 +11,7 @@ use tornadio_bench::codec::Frame;
 
 use super::load::{AnyClient, Progress, TransportKind, connect_all, message, quantile};
 use super::{Measurement, Params};
+use crate::system::{CpuSample, ServerProcess};
 
 /// Echoes before this are not counted: connections warm up, buffers grow.
 const WARMUP: Duration = Duration::from_millis(1000);
@@ -25,11 +25,11 @@ struct Clock {
 
 pub async fn run(
     transport: TransportKind,
-    addr: SocketAddr,
+    server: &ServerProcess,
     params: &Params,
     progress: &mut Progress,
 ) -> io::Result<Measurement> {
-    let clients = connect_all(transport, addr, params.clients, progress).await?;
+    let clients = connect_all(transport, server.addr(), params.clients, progress).await?;
     let clock = Arc::new(Clock::default());
     let mut tasks = JoinSet::new();
     for (i, client) in clients.into_iter().enumerate() {
@@ -39,6 +39,7 @@ pub async fn run(
 
     progress.update("warming up");
     tokio::time::sleep(WARMUP.min(params.duration() / 2)).await;
+    let cpu_before = CpuSample::take(server);
     let started = Instant::now();
     clock.measuring.store(true, Ordering::SeqCst);
     let mut next_report = Duration::from_secs(1);
@@ -61,6 +62,7 @@ pub async fn run(
     clock.measuring.store(false, Ordering::SeqCst);
     let window = started.elapsed().as_secs_f64();
     let done = clock.done.load(Ordering::SeqCst);
+    let cpu = cpu_before.describe_until(&CpuSample::take(server));
     clock.stop.store(true, Ordering::SeqCst);
 
     let mut latencies = Vec::with_capacity(done as usize);
@@ -76,7 +78,7 @@ pub async fn run(
         p50_ms: quantile(&latencies, 0.50),
         p95_ms: quantile(&latencies, 0.95),
         p99_ms: quantile(&latencies, 0.99),
-        note: format!("{done} echoes in {window:.1} s"),
+        note: format!("{done} echoes in {window:.1} s, {cpu}"),
     })
 }
 

@@ -114,16 +114,15 @@ impl Scenario {
             server.pid(),
             params.clients
         ));
-        let addr = server.addr();
         let measured = match self {
             Scenario::WsEcho => {
-                echo::run(TransportKind::WebSocket, addr, params, &mut progress).await
+                echo::run(TransportKind::WebSocket, &server, params, &mut progress).await
             }
             Scenario::PollingEcho => {
-                echo::run(TransportKind::XhrPolling, addr, params, &mut progress).await
+                echo::run(TransportKind::XhrPolling, &server, params, &mut progress).await
             }
             Scenario::IdleMemory => idle::run(&mut server, params, &mut progress).await,
-            Scenario::Broadcast => broadcast::run(addr, params, &mut progress).await,
+            Scenario::Broadcast => broadcast::run(&server, params, &mut progress).await,
         };
         progress.finish();
         let measured = measured.map_err(|e| {
