@@ -68,6 +68,11 @@ fn text_response(content_type: &'static str, body: impl Into<Body>) -> Response<
         http::header::CACHE_CONTROL,
         http::HeaderValue::from_static("no-store"),
     );
+    // Client text inside: never let a browser sniff it into another type.
+    response.headers_mut().insert(
+        http::header::X_CONTENT_TYPE_OPTIONS,
+        http::HeaderValue::from_static("nosniff"),
+    );
     response
 }
 

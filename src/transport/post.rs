@@ -48,7 +48,7 @@ pub(crate) async fn receive(
     })?
     .to_bytes();
     let frames = form_data(&body)
-        .and_then(|data| legacy::decode(&data).map_err(|e| e.to_string()))
+        .and_then(|data| decode(transport, &data))
         .map_err(|problem| {
             tracing::warn!(session = %id, %problem, "malformed POST; closing the session");
             session.close(CloseReason::ProtocolError);
@@ -58,6 +58,22 @@ pub(crate) async fn receive(
         return Err(Reject::UnknownSession);
     }
     Ok(super::text_response("text/plain; charset=UTF-8", "ok"))
+}
+
+/// The messages of a POST's `data` field.
+///
+/// jsonp-polling posts an HTML form, and browsers normalise a textarea's
+/// line breaks to CRLF, so a message holding `\n` arrives one unit longer
+/// than its length says. When a payload does not decode for that reason,
+/// the line breaks are put back as the client wrote them.
+fn decode(transport: Transport, data: &str) -> Result<Vec<legacy::Frame>, String> {
+    match legacy::decode(data) {
+        Ok(frames) => Ok(frames),
+        Err(error) if transport == Transport::JsonpPolling && data.contains("\r\n") => {
+            legacy::decode(&data.replace("\r\n", "\n")).map_err(|_| error.to_string())
+        }
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 /// The `data` field of an `application/x-www-form-urlencoded` body,
@@ -97,5 +113,24 @@ mod tests {
         assert!(form_data(b"other=1").is_err());
         assert!(form_data(b"data=%FF%FE").is_err());
         assert!(form_data(b"").is_err());
+    }
+
+    #[test]
+    fn undoes_the_crlf_of_form_posts_on_jsonp_only() {
+        let posted = "~m~5~m~a\r\nb\r\nc~m~1~m~d";
+        assert_eq!(
+            decode(Transport::JsonpPolling, posted).unwrap(),
+            vec![
+                legacy::Frame::Text("a\nb\nc".into()),
+                legacy::Frame::Text("d".into())
+            ]
+        );
+        assert!(decode(Transport::XhrPolling, posted).is_err());
+        assert!(decode(Transport::JsonpPolling, "~m~9~m~a\r\nb").is_err());
+        // Lengths that fit as sent are taken as sent.
+        assert_eq!(
+            decode(Transport::JsonpPolling, "~m~3~m~a\r\n").unwrap(),
+            vec![legacy::Frame::Text("a\r\n".into())]
+        );
     }
 }

@@ -125,3 +125,21 @@ async fn script_answers_escape_what_could_end_a_script_or_a_string() {
     assert!(!body.contains('\u{2028}') && !body.contains('\u{2029}'));
     assert_eq!(unframe(&jsonp_call(&answer).1), [hostile]);
 }
+
+#[tokio::test]
+async fn line_breaks_survive_the_form_post() {
+    // A textarea's line breaks reach the server as CRLF, one unit longer
+    // than the length the client framed them with.
+    let mut h = Harness::start(patient()).await;
+    let id = open_jsonp(&mut h, "0").await;
+    let framed = frame("two\nlines") + &frame("and\nmore\n");
+    let posted = client::post(
+        format!("/socket.io/jsonp-polling/{id}/1/0"),
+        browser_form(&framed.replace('\n', "\r\n")),
+    )
+    .send(h.addr())
+    .await;
+    assert_eq!(posted.status, 200);
+    h.received(&id, "two\nlines").await;
+    h.received(&id, "and\nmore\n").await;
+}

@@ -17,6 +17,8 @@ async fn the_first_get_opens_a_session_whose_id_comes_first() {
         opening.header("content-type"),
         Some("text/plain; charset=UTF-8")
     );
+    // User text inside: no browser may sniff it into HTML.
+    assert_eq!(opening.header("x-content-type-options"), Some("nosniff"));
     let messages = opening.messages();
     let id = &messages[0];
     assert!(id.len() >= 22 && id.chars().all(|c| c.is_ascii_alphanumeric()));
@@ -255,4 +257,27 @@ async fn a_waiting_get_is_answered_when_the_application_closes_the_session() {
         .send(addr)
         .await;
     assert!((400..500).contains(&answer.status));
+}
+
+#[tokio::test]
+async fn a_connection_refused_by_the_application_gets_403_and_no_session() {
+    let (events, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let router = tornadio::Router::new(move || crate::common::Recorder {
+        events: events.clone(),
+        refuse: true,
+    });
+    let sockets = router.sockets();
+    let server = crate::common::serve(axum::Router::new().merge(router)).await;
+    for path in [
+        "/socket.io/xhr-polling//1",
+        "/socket.io/jsonp-polling//1/0",
+        "/socket.io/htmlfile//1",
+        "/socket.io/xhr-multipart/",
+    ] {
+        let answer = client::get(path).send(server.addr).await;
+        assert_eq!(answer.status, 403, "{path}");
+        assert!(!answer.text().contains("~m~"));
+    }
+    assert!(sockets.is_empty());
+    assert!(seen.try_recv().is_err());
 }
