@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tornadio::SocketServer;
 
-/// Where `npm install` (run in `e2e/`) puts the real socket.io 0.6 browser client.
+/// Where `npm ci` (run in `e2e/`) puts the real socket.io 0.6 browser client.
 const LOCAL_CLIENT: &str = "e2e/node_modules/socket.io/support/socket.io-client/socket.io.js";
 
 /// A public CDN that mirrors the npm package, used when there is no local copy.
@@ -160,7 +160,7 @@ async fn client_js() -> Response {
             .into_response(),
         None => {
             tracing::info!(
-                "no local socket.io client (run `npm install` in e2e/); redirecting to {CDN_CLIENT}"
+                "no local socket.io client (run `npm ci` in e2e/); redirecting to {CDN_CLIENT}"
             );
             Redirect::temporary(CDN_CLIENT).into_response()
         }
