@@ -2,7 +2,7 @@
 
 use crate::client::{self, Response, browser_form, xhr_form};
 use crate::common::{frame, unframe};
-use crate::{Harness, patient, quick};
+use crate::{Harness, patient, short_polls};
 
 /// The index and payload of `io.JSONP[index]._("payload");`.
 fn jsonp_call(answer: &Response) -> (String, String) {
@@ -58,7 +58,7 @@ async fn a_session_opens_sends_and_receives_through_script_answers() {
 
 #[tokio::test]
 async fn the_polling_timeout_still_calls_back_so_that_the_client_polls_again() {
-    let mut h = Harness::start(quick()).await;
+    let mut h = Harness::start(short_polls()).await;
     let id = open_jsonp(&mut h, "0").await;
     let answer = client::get(format!("/socket.io/jsonp-polling/{id}/1/0"))
         .send(h.addr())

@@ -29,15 +29,30 @@ pub fn patient() -> Settings {
     }
 }
 
-/// Short clocks, for the tests that are about them.
-pub fn quick() -> Settings {
+/// A short polling timeout; nothing else short, so that a loaded machine
+/// cannot expire a session between two requests of a test.
+pub fn short_polls() -> Settings {
     Settings {
         xhr_polling_timeout: Duration::from_millis(200),
+        ..Settings::default()
+    }
+}
+
+/// Polling sessions expire quickly.
+pub fn short_expiry() -> Settings {
+    Settings {
         session_expiry: Duration::from_millis(300),
         session_check_interval: Duration::from_millis(100),
+        ..patient()
+    }
+}
+
+/// Persistent transports beat often; a beat must be echoed within a second.
+pub fn short_heartbeats() -> Settings {
+    Settings {
         heartbeat_interval: Duration::from_millis(100),
-        heartbeat_timeout: Duration::from_millis(300),
-        ..Settings::default()
+        heartbeat_timeout: Duration::from_secs(1),
+        ..patient()
     }
 }
 

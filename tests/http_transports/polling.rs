@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::client::{self, xhr_form};
 use crate::common::frame;
-use crate::{Harness, patient, quick};
+use crate::{Harness, patient, short_expiry, short_polls};
 
 #[tokio::test]
 async fn the_first_get_opens_a_session_whose_id_comes_first() {
@@ -98,7 +98,7 @@ async fn a_waiting_get_is_woken_and_a_concurrent_one_is_refused_empty_handed() {
 
 #[tokio::test]
 async fn a_get_with_nothing_to_say_is_answered_empty_after_the_polling_timeout() {
-    let mut h = Harness::start(quick()).await;
+    let mut h = Harness::start(short_polls()).await;
     let id = h.open_xhr().await;
     let answer = client::get(format!("/socket.io/xhr-polling/{id}/3"))
         .send(h.addr())
@@ -116,7 +116,7 @@ async fn a_get_with_nothing_to_say_is_answered_empty_after_the_polling_timeout()
 
 #[tokio::test]
 async fn a_session_without_gets_expires_and_on_close_runs_once() {
-    let mut h = Harness::start(quick()).await;
+    let mut h = Harness::start(short_expiry()).await;
     let id = h.open_xhr().await;
     h.closed(&id).await;
     assert!(h.sockets.get(&id).is_none());
@@ -141,8 +141,9 @@ async fn a_session_without_gets_expires_and_on_close_runs_once() {
 #[tokio::test]
 async fn a_session_does_not_expire_while_a_get_waits() {
     let settings = tornadio::Settings {
-        xhr_polling_timeout: std::time::Duration::from_millis(900),
-        ..quick()
+        xhr_polling_timeout: std::time::Duration::from_millis(1500),
+        session_expiry: std::time::Duration::from_millis(500),
+        ..short_expiry()
     };
     let mut h = Harness::start(settings).await;
     let id = h.open_xhr().await;

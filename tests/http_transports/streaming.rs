@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use crate::client::{self, Conn, Head, xhr_form};
 use crate::common::{frame, unframe};
-use crate::{Harness, patient, quick};
+use crate::{Harness, patient, short_heartbeats};
 
 const HTMLFILE_OPEN: &str = "<script>parent.s._(";
 const HTMLFILE_CLOSE: &str = ", document);</script>";
@@ -258,7 +258,7 @@ async fn multipart_frames_each_payload_as_a_part() {
 #[tokio::test]
 async fn streams_carry_heartbeats_and_end_the_session_when_they_go_unanswered() {
     for kind in [Kind::HtmlFile, Kind::Multipart] {
-        let mut h = Harness::start(quick()).await;
+        let mut h = Harness::start(short_heartbeats()).await;
         let mut stream = StreamClient::open(&h, kind).await;
         h.opened(&stream.id).await;
         assert_eq!(stream.recv_raw().await.as_deref(), Some("Welcome"));
