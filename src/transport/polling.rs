@@ -31,13 +31,17 @@ impl Polling {
         }
     }
 
-    /// The JSONP callback index: digits only, as it is written into script.
-    fn jsonp_index<'r>(&self, route: &Route<'r>) -> Result<&'r str, Reject> {
+    /// The JSONP callback index. It is written into script, so it must be
+    /// digits only, and is written back as a plain number (`007` would be
+    /// an octal literal, or a syntax error in strict code).
+    fn jsonp_index(&self, route: &Route<'_>) -> Result<u32, Reject> {
         let index = route.segments.get(2).copied().unwrap_or("0");
         if index.is_empty() || index.len() > 9 || !index.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Reject::BadRequest("the JSONP index must be digits".into()));
         }
-        Ok(index)
+        index
+            .parse()
+            .map_err(|_| Reject::BadRequest("the JSONP index must be digits".into()))
     }
 
     fn respond(&self, route: &Route<'_>, payload: &str) -> Result<Response<Body>, Reject> {

@@ -91,7 +91,17 @@ async fn a_non_digit_index_is_refused_and_never_reflected() {
         assert!(!body.contains("alert") && !body.contains("script") && !body.contains("abc"));
         assert!(!body.contains("io.JSONP"));
     }
-    // None of them opened a session.
+    // Leading zeros are not written into script (octal in old JavaScript).
+    let answer = client::get("/socket.io/jsonp-polling//1/007")
+        .send(h.addr())
+        .await;
+    let (index, payload) = jsonp_call(&answer);
+    assert_eq!(index, "7");
+    let id = unframe(&payload)[0].clone();
+    h.opened(&id).await;
+    h.sockets.get(&id).unwrap().close();
+    h.closed(&id).await;
+    // None of the others opened a session.
     h.quiet();
     assert!(h.sockets.is_empty());
     // Nor is a bad index accepted on a live session.
