@@ -190,6 +190,34 @@ async function connectTransportsPage(page, url, transport, timeout = 30_000) {
   await page.locator('#log .entry.in', { hasText: 'Welcome from the server.' }).waitFor({ timeout });
 }
 
+/**
+ * Splits a 0.6 payload into its messages. Written from the protocol text:
+ * `~m~LEN~m~DATA`, LEN counted in UTF-16 code units (JavaScript's length).
+ */
+function decodeFrames(payload) {
+  const frames = [];
+  let rest = payload;
+  while (rest.length) {
+    const match = /^~m~(\d+)~m~/.exec(rest);
+    if (!match) throw new Error(`not a 0.6 frame: ${JSON.stringify(rest.slice(0, 40))}`);
+    const length = Number(match[1]);
+    const start = match[0].length;
+    if (rest.length < start + length) throw new Error(`frame cut short: ${JSON.stringify(rest.slice(0, 40))}`);
+    frames.push(rest.slice(start, start + length));
+    rest = rest.slice(start + length);
+  }
+  return frames;
+}
+
+/** The `data` field of a form-encoded POST body, as the server reads it. */
+function formData(body) {
+  for (const pair of String(body).split('&')) {
+    const [name, value = ''] = pair.split('=');
+    if (name === 'data') return decodeURIComponent(value.replace(/\+/g, ' '));
+  }
+  throw new Error(`no data field in ${JSON.stringify(String(body).slice(0, 40))}`);
+}
+
 /** Messages that prove the framing: text, a JSON object, and UTF-16 surprises. */
 const PAYLOADS = [
   'hello, world',
@@ -207,6 +235,8 @@ module.exports = {
   CLIENT_JS,
   PAYLOADS,
   connectTransportsPage,
+  decodeFrames,
+  formData,
   htmlfileShim,
   launchBrowser,
   openPage,

@@ -7,7 +7,7 @@
 const assert = require('node:assert/strict');
 const { after, before, describe, test } = require('node:test');
 const {
-  BROWSER_TRANSPORTS, PAYLOADS, connectTransportsPage, htmlfileShim, launchBrowser, openPage, startExample,
+  BROWSER_TRANSPORTS, PAYLOADS, connectTransportsPage, decodeFrames, formData, htmlfileShim, launchBrowser, openPage, startExample,
 } = require('../lib/harness');
 
 const TIMEOUT = 30_000;
@@ -58,11 +58,27 @@ describe('transports example', () => {
 
   async function roundTrip(transport, options) {
     const page = await openPage(browser, options);
+    // What the client really POSTed, read off the wire (no POSTs on websocket).
+    const posts = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && request.url().includes(`/socket.io/${transport}/`)) {
+        posts.push(formData(request.postData()));
+      }
+    });
     try {
       await connectTransportsPage(page, server.url, transport); // as a person would
       await typeAndSee(page, `typed over ${transport}`);
       await typeJsonAndSee(page, { typed: true, emoji: '😀', transport });
       assert.deepEqual(await burst(page), PAYLOADS);
+      if (transport !== 'websocket') {
+        // One tick of sends: the first goes alone, the client buffers the rest
+        // while that POST is out and sends them as one batch.
+        const batched = posts
+          .map((post) => decodeFrames(post).filter((frame) => !frame.startsWith('~h~'))) // heartbeat echoes may ride along
+          .find((frames) => frames.includes(PAYLOADS[2]));
+        assert.ok(batched, `no POST carried the emoji string: ${JSON.stringify(posts)}`);
+        assert.deepEqual(batched, ['~j~' + JSON.stringify(PAYLOADS[1]), PAYLOADS[2]]);
+      }
       // What the person sees: the tricky string, shown whole in the log.
       await page.locator('#log .entry.in', { hasText: PAYLOADS[2] }).waitFor({ timeout: TIMEOUT });
 
