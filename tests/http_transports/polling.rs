@@ -282,3 +282,31 @@ async fn a_connection_refused_by_the_application_gets_403_and_no_session() {
     assert!(sockets.is_empty());
     assert!(seen.try_recv().is_err());
 }
+
+#[tokio::test]
+async fn disabled_transports_and_sessions_over_the_limit_are_refused() {
+    use tornadio::Transport;
+    let mut h = Harness::start(tornadio::Settings {
+        enabled_protocols: vec![Transport::WebSocket, Transport::XhrPolling],
+        max_sessions: Some(1),
+        ..patient()
+    })
+    .await;
+    for path in [
+        "/socket.io/jsonp-polling//1/0",
+        "/socket.io/htmlfile//1",
+        "/socket.io/xhr-multipart/",
+    ] {
+        let answer = client::get(path).send(h.addr()).await;
+        assert_eq!(answer.status, 403, "{path}");
+    }
+    let id = h.open_xhr().await;
+    let answer = client::get("/socket.io/xhr-polling//2")
+        .send(h.addr())
+        .await;
+    assert_eq!(answer.status, 503);
+    assert!(!answer.text().contains("~m~"));
+    h.sockets.get(&id).unwrap().close();
+    h.closed(&id).await;
+    h.open_xhr().await;
+}
