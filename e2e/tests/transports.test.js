@@ -102,6 +102,32 @@ describe('transports example', () => {
     await roundTrip('htmlfile', { initScript: htmlfileShim });
   });
 
+  for (const transport of [...BROWSER_TRANSPORTS, 'htmlfile']) {
+    test(`${transport}: disconnect, connect again, and the new session echoes`, { timeout: 60_000 }, async () => {
+      const page = await openPage(browser, transport === 'htmlfile' ? { initScript: htmlfileShim } : {});
+      try {
+        await connectTransportsPage(page, server.url, transport);
+        const first = await page.evaluate(() => window.socket.transport.sessionid);
+        await page.click('#disconnect');
+        await page.locator('#state', { hasText: /^Disconnected$/ }).waitFor({ timeout: TIMEOUT });
+
+        await page.click('#connect');
+        await page.locator('#state', { hasText: /^Connected$/ }).waitFor({ timeout: TIMEOUT });
+        await page.locator('#log .entry.in', { hasText: 'Welcome from the server.' }).nth(1).waitFor({ timeout: TIMEOUT });
+        const second = await page.evaluate(() => window.socket.transport.sessionid);
+        assert.notEqual(second, first, 'a new session');
+        // jsonp-polling: this second transport is io.JSONP[1], so the server
+        // must answer with the index the client asked for.
+        await typeAndSee(page, `second session over ${transport}`);
+      } catch (error) {
+        error.message += `\n--- browser ---\n${page.consoleLog()}\n--- server ---\n${server.log()}`;
+        throw error;
+      } finally {
+        await page.closeAll();
+      }
+    });
+  }
+
   test('without the shim the page offers only what Chromium can do', { timeout: 30_000 }, async () => {
     const page = await openPage(browser);
     try {
