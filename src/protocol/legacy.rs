@@ -274,3 +274,225 @@ mod tests {
         assert_eq!(frames[4], Frame::Json(json!({"nested": {"k": [1, "😀"]}})));
     }
 }
+
+/// Property tests: the decoder never panics on any input, and what the
+/// encoder writes decodes back to the same messages.
+///
+/// Each property runs `PROPTEST_CASES` cases when that variable is set,
+/// otherwise its default below (together over 100,000 per run).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::Config;
+
+    fn config(default_cases: u32) -> Config {
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default_cases);
+        Config {
+            cases,
+            ..Config::default()
+        }
+    }
+
+    /// Any character, weighted towards the ones the codec cares about:
+    /// ASCII, tildes and digits, and characters of every UTF-8 width
+    /// (including ones that are surrogate pairs in UTF-16). One mapped
+    /// integer rather than a union of strategies: several times faster.
+    fn character() -> impl Strategy<Value = char> {
+        const SPECIAL: [char; 12] = [
+            '~', 'm', 'j', 'h', '0', '9', 'é', '日', '😀', '\u{2028}', '\0', '\u{FFFF}',
+        ];
+        any::<u32>().prop_map(|x| {
+            let (kind, n) = (x % 8, x / 8);
+            match kind {
+                0..=3 => char::from(b' ' + (n % 95) as u8),
+                4 | 5 => SPECIAL[n as usize % SPECIAL.len()],
+                6 => char::from_u32(0x80 + n % 0x800).unwrap_or('\u{FFFD}'),
+                _ => char::from_u32(n % 0x11_0000).unwrap_or('\u{1F600}'),
+            }
+        })
+    }
+
+    /// Arbitrary Unicode text, up to `max` characters.
+    fn text(max: usize) -> impl Strategy<Value = String> {
+        prop::collection::vec(character(), 0..max).prop_map(String::from_iter)
+    }
+
+    /// Text the encoder writes as plain text and the decoder reads back as
+    /// text: 0.6 has no escaping, so text starting with `~j~` or `~h~` reads
+    /// as JSON or a heartbeat on the other side, in every implementation.
+    fn plain_text() -> impl Strategy<Value = String> {
+        text(32).prop_filter("not a JSON or heartbeat marker", |s| {
+            !s.starts_with(JSON) && !s.starts_with(HEARTBEAT)
+        })
+    }
+
+    /// `count` decimal digits derived from `seed`.
+    fn digits_from(mut seed: u64, count: usize) -> String {
+        (0..count)
+            .map(|_| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                char::from(b'0' + (seed >> 60) as u8 % 10)
+            })
+            .collect()
+    }
+
+    /// A run of `min..max` decimal digits.
+    fn digits(min: usize, max: usize) -> impl Strategy<Value = String> {
+        (any::<u64>(), min..max).prop_map(|(seed, count)| digits_from(seed, count))
+    }
+
+    /// Text that looks like the protocol: markers, numbers of every size,
+    /// stray tildes, and arbitrary characters.
+    fn wireish() -> impl Strategy<Value = String> {
+        const PIECES: [&str; 7] = ["~m~", "~j~", "~h~", "~", "{", "\"", "[1]"];
+        let piece = (any::<u32>(), character()).prop_map(|(x, c)| {
+            let (kind, n) = (x % 8, x / 8);
+            match kind {
+                0..=2 => PIECES[n as usize % PIECES.len()].to_owned(),
+                3 | 4 => (n % 1000).to_string(),
+                5 => digits_from(u64::from(n), 9 + n as usize % 37),
+                _ => String::from(c),
+            }
+        });
+        prop::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+    }
+
+    /// JSON values without floats (whose text form need not round-trip
+    /// bit for bit through serde_json without its `float_roundtrip` feature).
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            text(12).prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::vec((text(8), inner), 0..4)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn frame() -> impl Strategy<Value = Frame> {
+        prop_oneof![
+            plain_text().prop_map(Frame::Text),
+            json().prop_map(Frame::Json),
+            any::<u64>().prop_map(Frame::Heartbeat),
+        ]
+    }
+
+    fn encode(frames: &[Frame]) -> String {
+        let mut out = String::new();
+        for frame in frames {
+            match frame {
+                Frame::Text(text) => encode_text(&mut out, text),
+                Frame::Json(value) => encode_json(&mut out, value),
+                Frame::Heartbeat(n) => encode_heartbeat(&mut out, *n),
+            }
+        }
+        out
+    }
+
+    /// A message whose length field is `length`, whatever `data` holds.
+    fn with_length(data: &str, length: &str) -> String {
+        format!("{MARKER}{length}{MARKER}{data}")
+    }
+
+    /// One message as a hostile client might write it: right, or wrong in
+    /// one of the ways the protocol can be wrong.
+    fn near_valid_message() -> impl Strategy<Value = String> {
+        let data = prop_oneof![text(24), wireish()];
+        (data, 0usize..12, any::<usize>(), digits(11, 45)).prop_map(
+            |(data, kind, n, long_digits)| {
+                let units = utf16_len(&data);
+                match kind {
+                    0 => with_length(&data, &units.to_string()),
+                    1 => with_length(&data, &units.saturating_add(1 + n % 4).to_string()),
+                    2 => with_length(&data, &units.saturating_sub(1 + n % 4).to_string()),
+                    3 => with_length(&data, &long_digits),
+                    4 => with_length(&data, &n.to_string()),
+                    5 => with_length(&data, ""),
+                    6 => format!("{MARKER}{units}{data}"),
+                    7 => format!("{units}{MARKER}{data}"),
+                    8 => with_length(&format!("{JSON}{data}"), &(units + 3).to_string()),
+                    9 => with_length(&format!("{HEARTBEAT}{data}"), &(units + 3).to_string()),
+                    10 => format!("{MARKER}{units}~M~{data}"),
+                    _ => data,
+                }
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(config(20_000))]
+
+        #[test]
+        fn decode_never_panics_on_any_text(input in text(64)) {
+            let _ = decode(&input);
+        }
+
+        #[test]
+        fn decode_never_panics_on_protocol_like_text(input in wireish()) {
+            let _ = decode(&input);
+        }
+
+        #[test]
+        fn decode_never_panics_on_near_valid_batches(
+            parts in prop::collection::vec(near_valid_message(), 0..5),
+        ) {
+            let _ = decode(&parts.concat());
+        }
+
+        #[test]
+        fn decode_never_panics_on_cut_or_spliced_payloads(
+            frames in prop::collection::vec(frame(), 1..4),
+            cut in any::<prop::sample::Index>(),
+            junk in wireish(),
+        ) {
+            let wire = encode(&frames);
+            let boundaries: Vec<usize> = wire
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain([wire.len()])
+                .collect();
+            let at = boundaries[cut.index(boundaries.len())];
+            let _ = decode(&wire[..at]);
+            let _ = decode(&format!("{}{junk}{}", &wire[..at], &wire[at..]));
+        }
+
+        #[test]
+        fn batches_round_trip(frames in prop::collection::vec(frame(), 0..5)) {
+            prop_assert_eq!(decode(&encode(&frames)).unwrap(), frames);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(10_000))]
+
+        #[test]
+        fn any_unicode_text_round_trips(text in any::<String>().prop_filter(
+            "not a JSON or heartbeat marker",
+            |s| !s.starts_with(JSON) && !s.starts_with(HEARTBEAT),
+        )) {
+            let mut wire = String::new();
+            encode_text(&mut wire, &text);
+            prop_assert_eq!(decode(&wire).unwrap(), vec![Frame::Text(text)]);
+        }
+
+        #[test]
+        fn any_json_round_trips(value in json()) {
+            let mut wire = String::new();
+            encode_json(&mut wire, &value);
+            prop_assert_eq!(decode(&wire).unwrap(), vec![Frame::Json(value)]);
+        }
+    }
+}
