@@ -1,6 +1,7 @@
 //! Command-line parsing (a few flags; no parser crate needed).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::scenario::{Params, Scenario};
 use crate::server::{Mode, ServerKind};
@@ -22,7 +23,9 @@ options:
   --runs R         runs per server; the figures are medians, default 1
   --sweep LIST     client counts, e.g. 10,50,100,200: writes CSV and SVG
   --out DIR        where --sweep writes, default target/bench
-  --smoke          a few seconds, small N: proves each scenario works
+  --max-wait S     before each run, wait up to S seconds (default 120) for
+                   other processes to leave the cores; 0 = never wait
+  --smoke          a few seconds, small N, no waiting: proves each scenario works
 
 internal:
   tornadio-bench serve tornadio|ws-baseline|poll-baseline echo|broadcast [--cpu N]";
@@ -50,6 +53,7 @@ pub struct Bench {
     pub sweep: Option<Vec<usize>>,
     pub out: Option<PathBuf>,
     pub smoke: bool,
+    pub max_wait: Option<f64>,
 }
 
 impl Bench {
@@ -78,20 +82,20 @@ impl Bench {
         } else {
             scenario.default_seconds()
         };
+        let default_wait = if self.smoke { 0.0 } else { 120.0 };
         Params {
             clients,
             seconds: self.seconds.unwrap_or(default_seconds),
             size: self.size.unwrap_or(64),
+            max_wait: Duration::from_secs_f64(self.max_wait.unwrap_or(default_wait)),
         }
     }
 
     /// Where sweeps write: `--out`, else `target/bench` of the workspace.
     pub fn out_dir(&self) -> PathBuf {
         self.out.clone().unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join("target")
-                .join("bench")
+            let bench = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            bench.parent().unwrap_or(bench).join("target").join("bench")
         })
     }
 }
@@ -152,6 +156,13 @@ fn parse_bench(first: &str, mut args: impl Iterator<Item = String>) -> Result<Be
             }
             "--out" => bench.out = Some(args.next().ok_or("--out needs a directory")?.into()),
             "--smoke" => bench.smoke = true,
+            "--max-wait" => {
+                let seconds: f64 = number(args.next(), "--max-wait")?;
+                if !(0.0..=3600.0).contains(&seconds) {
+                    return Err("--max-wait must be in [0, 3600]".into());
+                }
+                bench.max_wait = Some(seconds);
+            }
             other => return Err(format!("unknown option {other:?}")),
         }
     }

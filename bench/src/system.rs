@@ -211,3 +211,14 @@ fn machine_busy_ticks() -> Option<u64> {
         .sum();
     Some(busy)
 }
+
+/// How busy the machine is, in cores (1.0 = one core fully used), measured
+/// over `window` while this process idles.
+pub async fn machine_load(window: Duration) -> f64 {
+    // SAFETY: sysconf only reads a constant of the system.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let before = machine_busy_ticks().unwrap_or(0);
+    tokio::time::sleep(window).await;
+    let after = machine_busy_ticks().unwrap_or(0);
+    after.saturating_sub(before) as f64 / hz / window.as_secs_f64()
+}

@@ -106,6 +106,7 @@ impl Scenario {
         params: &Params,
         run: usize,
     ) -> io::Result<Measurement> {
+        wait_for_quiet(params.max_wait).await;
         let mut server = ServerProcess::start(kind, self.mode())?;
         let mut progress = Progress::new(format!(
             "[{} {} pid {} n={} run {run}]",
@@ -148,6 +149,43 @@ pub struct Params {
     pub clients: usize,
     pub seconds: f64,
     pub size: usize,
+    /// How long to wait for other processes to leave the cores before a run.
+    pub max_wait: Duration,
+}
+
+/// Machine load (in cores) that counts as quiet enough to measure.
+const QUIET_LOAD: f64 = 0.25;
+
+/// Waits until other processes use less than [`QUIET_LOAD`] of the cores,
+/// at most `max_wait`; says so on stderr when it waits or gives up. On a
+/// shared machine a run next to a busy neighbour measures the neighbour.
+async fn wait_for_quiet(max_wait: Duration) {
+    if max_wait.is_zero() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let mut progress = Progress::new("[waiting for a quiet machine]".to_owned());
+    loop {
+        let load = crate::system::machine_load(Duration::from_millis(500)).await;
+        if load < QUIET_LOAD {
+            return;
+        }
+        let waited = started.elapsed();
+        if waited >= max_wait {
+            progress.update(&format!(
+                "others still use {:.0}% of a core after {:.0} s; measuring anyway",
+                load * 100.0,
+                waited.as_secs_f64()
+            ));
+            return;
+        }
+        progress.update(&format!(
+            "others use {:.0}% of a core ({:.0}/{:.0} s)",
+            load * 100.0,
+            waited.as_secs_f64(),
+            max_wait.as_secs_f64()
+        ));
+    }
 }
 
 impl Params {
