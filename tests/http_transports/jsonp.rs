@@ -142,14 +142,15 @@ async fn line_breaks_survive_the_form_post() {
     // than the length the client framed them with.
     let mut h = Harness::start(patient()).await;
     let id = open_jsonp(&mut h, "0").await;
-    let framed = frame("two\nlines") + &frame("and\nmore\n");
+    let framed = frame("two\nlines") + &frame("cr\r\nlf") + &frame("and\nmore\n");
     let posted = client::post(
         format!("/socket.io/jsonp-polling/{id}/1/0"),
-        browser_form(&framed.replace('\n', "\r\n")),
+        browser_form(&framed.replace("\r\n", "\n").replace('\n', "\r\n")),
     )
     .send(h.addr())
     .await;
     assert_eq!(posted.status, 200);
     h.received(&id, "two\nlines").await;
+    h.received(&id, "cr\r\nlf").await;
     h.received(&id, "and\nmore\n").await;
 }
