@@ -133,12 +133,7 @@ async fn heartbeats_are_sent_echoed_and_missing_echoes_close_the_session() {
     // A client that stays silent is disconnected, and on_close runs.
     let mut silent = WsClient::connect(&server.ws_url("/socket.io/websocket")).await;
     let silent_id = silent.id.clone();
-    loop {
-        match silent.recv_raw().await {
-            Some(_) => continue,
-            None => break,
-        }
-    }
+    while silent.recv_raw().await.is_some() {}
     loop {
         if next_event(&mut events).await
             == (Event::Close {
