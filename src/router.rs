@@ -453,3 +453,264 @@ mod tests {
         assert_eq!(route.segments, vec!["sid", "1", "2"]);
     }
 }
+
+/// Property tests: path matching never panics, whatever the path, and
+/// splits every well-formed URL into the parts it was made of.
+///
+/// Each property runs `PROPTEST_CASES` cases when that variable is set,
+/// otherwise its default below (together over 100,000 per run).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::Message;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    struct Nothing;
+    impl Connection for Nothing {
+        async fn on_message(&mut self, _: &Socket, _: Message) {}
+    }
+
+    fn config(default_cases: u32) -> Config {
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default_cases);
+        Config {
+            cases,
+            ..Config::default()
+        }
+    }
+
+    /// Routers with every shape of resource and extra data, built once:
+    /// compiling their patterns costs more than matching thousands of paths.
+    fn routers() -> &'static [Router] {
+        static ROUTERS: std::sync::OnceLock<Vec<Router>> = std::sync::OnceLock::new();
+        ROUTERS.get_or_init(|| {
+            vec![
+                Router::new(|| Nothing),
+                Router::new(|| Nothing)
+                    .resource("chat")
+                    .extra_re(r"\d+")
+                    .extra_sep("/"),
+                Router::new(|| Nothing).resource("a/b").extra_re("[a-z]+"),
+                Router::new(|| Nothing).resource("x.y").extra_re(".*"),
+            ]
+        })
+    }
+
+    /// Path segments, weighted towards what a router looks at and what a
+    /// hostile client tries: traversal, percent junk, NULs, odd Unicode.
+    /// One mapped integer rather than a union of strategies: faster.
+    fn segment() -> impl Strategy<Value = String> {
+        const PIECES: [&str; 28] = [
+            "socket.io",
+            "chat",
+            "a",
+            "b",
+            "x.y",
+            "websocket",
+            "flashsocket",
+            "xhr-polling",
+            "jsonp-polling",
+            "htmlfile",
+            "xhr-multipart",
+            "send",
+            "",
+            "..",
+            ".",
+            "%2e%2e",
+            "%2F",
+            "%00",
+            "%ZZ",
+            "%",
+            "%C3%28",
+            "%FF%FE",
+            "\0",
+            "\n",
+            "é",
+            "😀",
+            "\u{2028}",
+            "123",
+        ];
+        (any::<u32>(), any::<char>()).prop_map(|(x, c)| {
+            let (kind, n) = (x % 4, x / 4);
+            match kind {
+                0 | 1 => PIECES[n as usize % PIECES.len()].to_owned(),
+                2 => n.to_string(),
+                _ => String::from(c),
+            }
+        })
+    }
+
+    /// A path of up to a dozen segments, with odd separators at times, and
+    /// often after a prefix that a router matches, so that hostile tails
+    /// reach the transports.
+    fn path() -> impl Strategy<Value = String> {
+        const PREFIXES: [&str; 10] = [
+            "",
+            "",
+            "/socket.io",
+            "/socket.io/websocket",
+            "/socket.io/xhr-polling",
+            "/socket.io/jsonp-polling",
+            "/socket.io/htmlfile",
+            "/chat/12/xhr-multipart",
+            "/a/bxyz/flashsocket",
+            "/x.y/jsonp-polling",
+        ];
+        let segments = prop::collection::vec(segment(), 0..12);
+        (segments, any::<u8>(), any::<u8>()).prop_map(|(segments, sep, prefix)| {
+            let prefix = PREFIXES[usize::from(prefix) % PREFIXES.len()];
+            let sep = match sep % 8 {
+                0 => "//",
+                1 => "\\",
+                2 => "/./",
+                _ => "/",
+            };
+            format!("{prefix}/{}", segments.join(sep))
+        })
+    }
+
+    const ALPHANUMERIC: &[char] = &[
+        '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'x', 'y', 'z', 'A', 'B',
+        'Y', 'Z',
+    ];
+
+    /// Checks a route against the path it came from.
+    fn check(router: &Router, path: &str) -> Result<(), TestCaseError> {
+        if let Some(route) = router.route(path) {
+            let name = route.transport.as_str();
+            let prefix = format!("/{}", router.resource);
+            prop_assert!(path.starts_with(&prefix), "{path:?} matched {prefix}");
+            let rest: String = route.segments.iter().map(|s| format!("/{s}")).collect();
+            prop_assert!(
+                path.ends_with(&format!("/{name}{rest}")),
+                "{path:?} gave transport {name} and segments {:?}",
+                route.segments
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config(35_000))]
+
+        #[test]
+        fn matching_never_panics_on_segment_soup(path in path()) {
+            for router in routers() {
+                check(router, &path)?;
+            }
+        }
+
+        #[test]
+        fn matching_never_panics_on_any_text(path in any::<String>()) {
+            let router = &routers()[0];
+            check(router, &path)?;
+            check(router, &format!("/socket.io/{path}"))?;
+        }
+
+        #[test]
+        fn well_formed_urls_split_into_their_parts(
+            transport in prop::sample::select(Transport::ALL.to_vec()),
+            id in prop::collection::vec(prop::sample::select(ALPHANUMERIC), 0..22),
+            rest in prop::collection::vec(0u32..100_000, 0..4),
+            extra in 0u32..1_000_000,
+        ) {
+            let id = String::from_iter(id);
+            let rest: Vec<String> = rest.iter().map(u32::to_string).collect();
+            let extra = extra.to_string();
+            let tail: String = rest.iter().map(|s| format!("/{s}")).collect();
+            let router = &routers()[1];
+            let path = format!("/chat/{extra}/{transport}/{id}{tail}");
+            let route = router.route(&path);
+            prop_assert!(route.is_some(), "{} did not match", path);
+            let route = route.unwrap();
+            prop_assert_eq!(route.transport, transport);
+            prop_assert_eq!(route.extra.as_deref(), Some(extra.as_str()));
+            prop_assert_eq!(route.session_id(), id.as_str());
+            prop_assert_eq!(&route.segments[1..], &rest[..]);
+        }
+    }
+
+    /// Paths of up to 100 KB: matching stays linear and never panics.
+    #[test]
+    fn very_long_paths() {
+        let routers = routers();
+        let mut runner = TestRunner::new(config(200));
+        let strategy = (prop::collection::vec(segment(), 1..8), 1usize..100_000);
+        runner
+            .run(&strategy, |(segments, len)| {
+                let unit = format!("/{}", segments.join("/"));
+                let repeated = unit.repeat(len / unit.len().max(1) + 1);
+                for prefix in ["", "/socket.io", "/socket.io/xhr-polling"] {
+                    let path = format!("{prefix}{repeated}");
+                    for router in routers {
+                        check(router, &path)?;
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    /// The whole service, on arbitrary paths and methods: an answer, never
+    /// a panic or a server error.
+    #[test]
+    fn the_service_answers_any_path_without_a_server_error() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let routers = routers();
+        let methods = [Method::GET, Method::POST, Method::PUT, Method::OPTIONS];
+        // What a client cannot put in a request line raw; `%` stays, so
+        // percent junk reaches the router as sent.
+        const RAW: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+            .add(b' ')
+            .add(b'"')
+            .add(b'#')
+            .add(b'<')
+            .add(b'>')
+            .add(b'?')
+            .add(b'`')
+            .add(b'{')
+            .add(b'}')
+            .add(b'\\')
+            .add(b'^')
+            .add(b'|');
+        let seen = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        let mut runner = TestRunner::new(config(5_000));
+        let strategy = (path(), 0usize..4, 0usize..4);
+        runner
+            .run(&strategy, |(path, method, router)| {
+                let path = percent_encoding::utf8_percent_encode(&path, RAW).to_string();
+                let request = Request::builder()
+                    .method(methods[method].clone())
+                    .uri(path.as_str())
+                    .body(Body::empty());
+                prop_assert!(request.is_ok(), "{path:?} is not a request target");
+                let request = request.unwrap();
+                let router = routers[router].clone();
+                let response = runtime.block_on(router.handle(request));
+                seen.borrow_mut().insert(response.status());
+                prop_assert!(
+                    !response.status().is_server_error(),
+                    "{} {path:?}: {}",
+                    methods[method],
+                    response.status()
+                );
+                Ok(())
+            })
+            .unwrap();
+        // The paths reached the transports, not only the 404 of a mismatch.
+        let seen = seen.into_inner();
+        for status in [
+            StatusCode::OK,
+            StatusCode::NOT_FOUND,
+            StatusCode::BAD_REQUEST,
+        ] {
+            assert!(seen.contains(&status), "no {status} among {seen:?}");
+        }
+    }
+}
