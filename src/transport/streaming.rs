@@ -59,6 +59,9 @@ impl Streaming {
                     js_string(payload)
                 )
             }
+            // The fixed boundary is the 0.6 wire format; a payload holding
+            // "\n--socketio\n" splits its part. Only multipart XHR (Firefox
+            // before 22) reads this transport.
             Streaming::Multipart => format!("Content-Type: text/plain\n\n{payload}\n--socketio\n"),
         }
     }
