@@ -31,39 +31,23 @@ impl Polling {
         }
     }
 
-    /// The JSONP callback index. It is written into script, so it must be
-    /// digits only, and is written back as a plain number (`007` would be
-    /// an octal literal, or a syntax error in strict code).
-    fn jsonp_index(&self, route: &Route<'_>) -> Result<u32, Reject> {
-        let index = route.segments.get(2).copied().unwrap_or("0");
-        if index.is_empty() || index.len() > 9 || !index.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Reject::BadRequest("the JSONP index must be digits".into()));
+    /// How a GET is answered: xhr-polling as text, jsonp-polling as a call
+    /// of the client's callback `index`.
+    fn envelope(&self, route: &Route<'_>) -> Result<Envelope, Reject> {
+        match self {
+            Polling::Xhr => Ok(Envelope::Text),
+            Polling::Jsonp => jsonp_index(route).map(Envelope::Jsonp),
         }
-        index
-            .parse()
-            .map_err(|_| Reject::BadRequest("the JSONP index must be digits".into()))
     }
-
-    fn respond(&self, route: &Route<'_>, payload: &str) -> Result<Response<Body>, Reject> {
-        Ok(match self {
-            Polling::Xhr => text_response("text/plain; charset=UTF-8", payload.to_owned()),
-            Polling::Jsonp => {
-                let index = self.jsonp_index(route)?;
-                let script = format!("io.JSONP[{index}]._({});", js_string(payload));
-                text_response("text/javascript; charset=UTF-8", script)
-            }
-        })
-    }
-
     async fn get(
         &self,
         core: &Core,
         request: Request<Body>,
         route: Route<'_>,
     ) -> Result<Response<Body>, Reject> {
-        if matches!(self, Polling::Jsonp) {
-            self.jsonp_index(&route)?;
-        }
+        // Decided before anything is taken from the outbox: once output is
+        // taken, answering it must not fail.
+        let envelope = self.envelope(&route)?;
         let id = route.session_id();
         if id.is_empty() {
             let (parts, _) = request.into_parts();
@@ -71,7 +55,7 @@ impl Polling {
                 .open(self.transport(), &parts, route.extra.clone())
                 .await?;
             let payload = session.outbox.take().unwrap_or_default();
-            return self.respond(&route, &payload);
+            return Ok(envelope.wrap(&payload));
         }
         let session = core.find(id, self.transport())?;
         let Some(_carrying) = session.begin_request() else {
@@ -79,12 +63,45 @@ impl Polling {
             return Err(Reject::Busy);
         };
         let payload = wait_for_output(&session, core).await;
-        self.respond(&route, &payload)
+        Ok(envelope.wrap(&payload))
     }
 }
 
+/// What a polling GET's answer looks like.
+enum Envelope {
+    Text,
+    Jsonp(u32),
+}
+
+impl Envelope {
+    fn wrap(&self, payload: &str) -> Response<Body> {
+        match self {
+            Envelope::Text => text_response("text/plain; charset=UTF-8", payload.to_owned()),
+            Envelope::Jsonp(index) => {
+                let script = format!("io.JSONP[{index}]._({});", js_string(payload));
+                text_response("text/javascript; charset=UTF-8", script)
+            }
+        }
+    }
+}
+
+/// The JSONP callback index. It is written into script, so it must be
+/// digits only, and is written back as a plain number (`007` would be an
+/// octal literal, or a syntax error in strict code).
+fn jsonp_index(route: &Route<'_>) -> Result<u32, Reject> {
+    let index = route.segments.get(2).copied().unwrap_or("0");
+    if index.is_empty() || index.len() > 9 || !index.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Reject::BadRequest("the JSONP index must be digits".into()));
+    }
+    index
+        .parse()
+        .map_err(|_| Reject::BadRequest("the JSONP index must be digits".into()))
+}
+
 /// Waits for output until the polling timeout; empty when none came.
-/// Nothing is taken from the outbox unless it is answered at once.
+/// Nothing is taken from the outbox unless it is answered at once: when
+/// the request is dropped while waiting (hyper drops it when its client
+/// goes away), what is queued stays for the next GET.
 async fn wait_for_output(session: &Session, core: &Core) -> String {
     let timeout = core.settings.xhr_polling_timeout;
     tokio::select! {
