@@ -25,10 +25,13 @@ pub(crate) const DEFAULT_POLICY: &str = concat!(
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Whether the first bytes of a new connection are a policy request. Only
-/// peeks: an HTTP request is left untouched for the HTTP server.
-pub(crate) async fn wants_policy(stream: &TcpStream) -> bool {
+/// peeks: an HTTP request is left untouched for the HTTP server. Waits for
+/// those bytes no longer than `patience` (nor than the policy request
+/// timeout), so that a silent client is handed to the HTTP server's own
+/// header timeout soon enough.
+pub(crate) async fn wants_policy(stream: &TcpStream, patience: Duration) -> bool {
     let mut buf = [0u8; 32];
-    let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+    let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT.min(patience);
     loop {
         let read = tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await;
         let Ok(Ok(n)) = read else { return false };

@@ -18,7 +18,7 @@ use tower::ServiceExt;
 use crate::error::Error;
 use crate::flash;
 
-/// How long a client may take to send its request headers.
+/// How long a client may take to send its request headers, by default.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long shutdown waits for sessions and connections to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -63,6 +63,7 @@ pub struct SocketServer {
     port: u16,
     flash_policy_port: Option<u16>,
     flash_policy_file: Option<PathBuf>,
+    header_read_timeout: Duration,
 }
 
 impl SocketServer {
@@ -74,6 +75,7 @@ impl SocketServer {
             port: 8001,
             flash_policy_port: Some(843),
             flash_policy_file: None,
+            header_read_timeout: HEADER_TIMEOUT,
         }
     }
 
@@ -100,6 +102,16 @@ impl SocketServer {
     /// A policy file to serve instead of the default allow-all policy.
     pub fn flash_policy_file(mut self, path: impl Into<PathBuf>) -> SocketServer {
         self.flash_policy_file = Some(path.into());
+        self
+    }
+
+    /// How long a new connection (or an idle kept-alive one) may take to
+    /// send a request's headers before it is closed, so that a client
+    /// trickling bytes, or sending none, cannot hold a connection forever.
+    /// This includes a WebSocket whose upgrade request never ends. Default
+    /// 30 s.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> SocketServer {
+        self.header_read_timeout = timeout;
         self
     }
 
@@ -143,6 +155,7 @@ impl SocketServer {
             listener,
             policy_listener,
             policy,
+            header_read_timeout: self.header_read_timeout,
         })
     }
 
@@ -162,6 +175,7 @@ pub struct BoundServer {
     listener: TcpListener,
     policy_listener: Option<TcpListener>,
     policy: Arc<[u8]>,
+    header_read_timeout: Duration,
 }
 
 impl BoundServer {
@@ -227,6 +241,7 @@ impl BoundServer {
                 app: self.app.clone(),
                 context,
                 policy: Arc::clone(&self.policy),
+                header_read_timeout: self.header_read_timeout,
             };
             connections.spawn(connection.serve(stream));
         }
@@ -256,15 +271,21 @@ struct Connection {
     app: axum::Router,
     context: ServerContext,
     policy: Arc<[u8]>,
+    header_read_timeout: Duration,
 }
 
 impl Connection {
     async fn serve(self, stream: TcpStream) {
-        if flash::wants_policy(&stream).await {
+        if flash::wants_policy(&stream, self.header_read_timeout).await {
             flash::answer(stream, &self.policy).await;
             return;
         }
-        let Connection { app, context, .. } = self;
+        let Connection {
+            app,
+            context,
+            header_read_timeout,
+            ..
+        } = self;
         let shutdown = context.shutdown.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(context.clone());
@@ -272,7 +293,7 @@ impl Connection {
         });
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT)
+            .header_read_timeout(header_read_timeout)
             .serve_connection(TokioIo::new(stream), service)
             .with_upgrades();
         tokio::pin!(connection);

@@ -2,6 +2,7 @@
 //! message per payload each way.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use futures_util::future::BoxFuture;
@@ -9,7 +10,9 @@ use futures_util::{SinkExt, StreamExt};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
@@ -21,6 +24,9 @@ use crate::session::{CloseReason, Session};
 
 /// Read buffer per connection: small, so that many idle clients stay cheap.
 const READ_BUFFER: usize = 4 * 1024;
+/// How long a closing session's last output and close frame may take to go
+/// out: a client that does not read must not hold its connection open.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 pub(crate) struct WebSocket;
 
@@ -137,28 +143,85 @@ where
                 Some(Ok(WsMessage::Close(_))) | None => break,
                 Some(Ok(_)) => {}
                 Some(Err(error)) => {
-                    tracing::debug!(session = %session.id, %error, "websocket ended");
+                    if is_violation(&error) {
+                        tracing::warn!(session = %session.id, %error, "websocket protocol violation; closing the session");
+                        session.close(CloseReason::ProtocolError);
+                    } else {
+                        tracing::debug!(session = %session.id, %error, "websocket ended");
+                    }
                     break;
                 }
             },
             outgoing = session.outbox.next() => match outgoing {
                 Some(payload) => {
-                    if ws.send(WsMessage::text(payload)).await.is_err() {
+                    // A client that does not read blocks this write; the
+                    // session then closes (its queue fills, or its heartbeat
+                    // goes unanswered) and must not wait on it.
+                    let sent = tokio::select! {
+                        sent = ws.send(WsMessage::text(payload)) => sent.is_ok(),
+                        () = session.closing() => false,
+                    };
+                    if !sent {
                         break;
                     }
                 }
                 None => {
-                    let _ = ws.close(None).await;
+                    let _ = tokio::time::timeout(CLOSE_GRACE, ws.close(None)).await;
                     return;
                 }
             },
         }
     }
     if session.is_closing() {
-        // Deliver what the application queued before it closed.
-        if let Some(payload) = session.outbox.take() {
-            let _ = ws.send(WsMessage::text(payload)).await;
+        // Deliver what the application queued before it closed, if the
+        // client takes it promptly.
+        let farewell = async {
+            if let Some(payload) = session.outbox.take() {
+                ws.send(WsMessage::text(payload)).await?;
+            }
+            ws.close(None).await
+        };
+        let _ = tokio::time::timeout(CLOSE_GRACE, farewell).await;
+    }
+}
+
+/// Whether a read error is the client breaking the protocol (an oversized
+/// message, invalid UTF-8, a malformed frame) rather than the connection
+/// ending, with or without a close frame.
+fn is_violation(error: &WsError) -> bool {
+    match error {
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => false,
+        WsError::Capacity(_) | WsError::Utf8(_) | WsError::Protocol(_) => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Transport;
+
+    /// A client that stops reading blocks the server's writes; closing its
+    /// session must still end the connection, not leave it waiting forever.
+    #[tokio::test]
+    async fn a_client_that_does_not_read_cannot_hold_a_closing_session() {
+        let (server_side, _client_side) = tokio::io::duplex(64);
+        let ws = WebSocketStream::from_raw_socket(server_side, Role::Server, None).await;
+        let (session, _inbox) = Session::new(Transport::WebSocket, 1 << 20, None);
+        let session = Arc::new(session);
+        // Far more than the pipe holds: the write blocks.
+        session.outbox.push(&"x".repeat(64 * 1024)).unwrap();
+        let carrying = tokio::spawn({
+            let session = Arc::clone(&session);
+            async move { carry(&session, ws).await }
+        });
+        while session.outbox.queued_len() > 0 {
+            tokio::task::yield_now().await;
         }
-        let _ = ws.close(None).await;
+        session.close(CloseReason::QueueFull);
+        tokio::time::timeout(CLOSE_GRACE * 5, carrying)
+            .await
+            .expect("the connection ends although its client never reads")
+            .unwrap();
     }
 }
