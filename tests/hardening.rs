@@ -928,3 +928,71 @@ async fn five_hundred_sessions_dropped_abruptly_all_close_exactly_once() {
     assert_eq!(opened, closed, "every opened session got its on_close");
     assert_no_panics();
 }
+
+#[tokio::test]
+async fn oversized_request_heads_are_refused() {
+    let mut h = Harness::start(settings()).await;
+    let mut bystander = h.ws().await;
+    let many = (0..200).fold(client::get("/socket.io/xhr-polling//1"), |r, n| {
+        r.header(&format!("X-Many-{n}"), "1")
+    });
+    let answer = many.send(h.addr()).await;
+    assert_eq!(answer.status, 431);
+    // A megabyte of header: refused, or at least cut off. The server may
+    // close before it has read everything, and a reset can then beat its
+    // answer to the client.
+    let mut stream = TcpStream::connect(h.addr()).await.unwrap();
+    let head = format!(
+        "GET /socket.io/xhr-polling//1 HTTP/1.1\r\nHost: {}\r\nX-Huge: {}\r\n\r\n",
+        h.addr(),
+        "h".repeat(1 << 20)
+    );
+    let _ = stream.write_all(head.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut answer))
+        .await
+        .expect("the server answers or closes in time");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
+        "{answer:?}"
+    );
+    assert_eq!(h.router.sockets().len(), 1);
+    ws_still_works(&mut bystander, "unaffected").await;
+    h.opened(&bystander.id).await;
+    assert_no_panics();
+}
+
+#[tokio::test]
+async fn shutdown_closes_sessions_on_every_transport_with_on_close() {
+    let mut h = Harness::start(settings()).await;
+    let ws = h.ws().await;
+    // A polling session with output waiting that nobody collects.
+    let polling = h.xhr().await;
+    h.router
+        .sockets()
+        .get(&polling)
+        .expect("a live session")
+        .send("never collected")
+        .unwrap();
+    let mut stream = client::get("/socket.io/htmlfile//1").start(h.addr()).await;
+    assert_eq!(stream.head().await.status, 200);
+    wait_until("three sessions are open", PATIENCE, || {
+        h.router.sockets().len() == 3
+    })
+    .await;
+    let router = h.router.clone();
+    h.server.shutdown().await;
+    let mut closed = Vec::new();
+    while let Ok(event) = h.events.try_recv() {
+        match event {
+            Event::Close { id } => closed.push(id),
+            Event::SentAfterClose { id } => panic!("{id}: a send after close passed"),
+            _ => {}
+        }
+    }
+    assert_eq!(closed.len(), 3, "{closed:?}");
+    assert!(closed.contains(&ws.id) && closed.contains(&polling));
+    assert!(router.sockets().is_empty());
+    assert_no_panics();
+}
