@@ -66,7 +66,19 @@ impl ServerProcess {
     /// to [`SERVER_CPU`] when the machine has two cores, and waits until it
     /// listens.
     pub fn start(kind: ServerKind, mode: Mode) -> io::Result<ServerProcess> {
-        let mut command = Command::new(std::env::current_exe()?);
+        let exe = std::env::current_exe()?;
+        // BENCH_SERVER_WRAPPER="valgrind --tool=massif" (say) runs the
+        // servers under a profiler.
+        let wrapper = std::env::var("BENCH_SERVER_WRAPPER").unwrap_or_default();
+        let mut words = wrapper.split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut command = Command::new(program);
+                command.args(words).arg(exe);
+                command
+            }
+            None => Command::new(exe),
+        };
         command.args(["serve", kind.as_str(), mode.as_str()]);
         if can_pin() {
             command.args(["--cpu", &SERVER_CPU.to_string()]);
@@ -122,6 +134,22 @@ impl ServerProcess {
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
+        // SIGTERM first: the server returns from main, so a profiler
+        // wrapping it writes its report; SIGKILL if it does not end soon.
+        let grace = if std::env::var_os("BENCH_SERVER_WRAPPER").is_some() {
+            Duration::from_secs(60)
+        } else {
+            Duration::from_secs(3)
+        };
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: kill(2) on our own child's pid, which has not been
+            // reaped yet (so the pid cannot have been reused).
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         // Let the kernel tear the sockets down before the next server starts.

@@ -10,6 +10,8 @@ mod ws_baseline;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 
+use tokio::signal::unix::{SignalKind, signal};
+
 /// Which server a child process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerKind {
@@ -65,12 +67,27 @@ impl Mode {
     }
 }
 
-/// Runs `kind` in `mode` on 127.0.0.1, an ephemeral port, until killed.
+/// Runs `kind` in `mode` on 127.0.0.1, an ephemeral port, until SIGTERM
+/// (then returns, so a profiler wrapping the process can write its report).
 pub async fn serve(kind: ServerKind, mode: Mode) -> io::Result<()> {
+    let mut terminate = signal(SignalKind::terminate())?;
+    let stop = async move {
+        terminate.recv().await;
+    };
     match kind {
-        ServerKind::Tornadio => tornadio::serve(mode).await,
-        ServerKind::WsBaseline => ws_baseline::serve(mode).await,
-        ServerKind::PollBaseline => poll_baseline::serve().await,
+        ServerKind::Tornadio => tornadio::serve(mode, stop).await,
+        ServerKind::WsBaseline => until(stop, ws_baseline::serve(mode)).await,
+        ServerKind::PollBaseline => until(stop, poll_baseline::serve()).await,
+    }
+}
+
+async fn until(
+    stop: impl Future<Output = ()>,
+    serve: impl Future<Output = io::Result<()>>,
+) -> io::Result<()> {
+    tokio::select! {
+        () = stop => Ok(()),
+        served = serve => served,
     }
 }
 

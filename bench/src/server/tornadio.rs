@@ -26,7 +26,7 @@ impl Connection for Broadcast {
     }
 }
 
-pub async fn serve(mode: Mode) -> io::Result<()> {
+pub async fn serve(mode: Mode, stop: impl Future<Output = ()>) -> io::Result<()> {
     let router = match mode {
         Mode::Echo => Router::new(|| Echo),
         Mode::Broadcast => Router::new(|| Broadcast),
@@ -40,8 +40,5 @@ pub async fn serve(mode: Mode) -> io::Result<()> {
         .await
         .map_err(io::Error::other)?;
     announce(server.local_addr())?;
-    server
-        .run_until(std::future::pending())
-        .await
-        .map_err(io::Error::other)
+    server.run_until(stop).await.map_err(io::Error::other)
 }
