@@ -2,14 +2,18 @@
 //! gracefully.
 
 use std::future::Future;
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -20,6 +24,9 @@ use crate::flash;
 
 /// How long a client may take to send its request headers, by default.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a write may make no progress before the connection is dropped,
+/// by default.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long shutdown waits for sessions and connections to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -64,6 +71,7 @@ pub struct SocketServer {
     flash_policy_port: Option<u16>,
     flash_policy_file: Option<PathBuf>,
     header_read_timeout: Duration,
+    write_timeout: Duration,
 }
 
 impl SocketServer {
@@ -76,6 +84,7 @@ impl SocketServer {
             flash_policy_port: Some(843),
             flash_policy_file: None,
             header_read_timeout: HEADER_TIMEOUT,
+            write_timeout: WRITE_TIMEOUT,
         }
     }
 
@@ -112,6 +121,16 @@ impl SocketServer {
     /// 30 s.
     pub fn header_read_timeout(mut self, timeout: Duration) -> SocketServer {
         self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a write to a client may make no progress (the client does
+    /// not read what it is sent) before its connection is dropped. Without
+    /// it, a client that never reads would hold its connection and the
+    /// kernel's buffers for it forever, even after its session closed.
+    /// Applies to every response and to upgraded WebSockets. Default 30 s.
+    pub fn write_timeout(mut self, timeout: Duration) -> SocketServer {
+        self.write_timeout = timeout;
         self
     }
 
@@ -156,6 +175,7 @@ impl SocketServer {
             policy_listener,
             policy,
             header_read_timeout: self.header_read_timeout,
+            write_timeout: self.write_timeout,
         })
     }
 
@@ -176,6 +196,7 @@ pub struct BoundServer {
     policy_listener: Option<TcpListener>,
     policy: Arc<[u8]>,
     header_read_timeout: Duration,
+    write_timeout: Duration,
 }
 
 impl BoundServer {
@@ -242,6 +263,7 @@ impl BoundServer {
                 context,
                 policy: Arc::clone(&self.policy),
                 header_read_timeout: self.header_read_timeout,
+                write_timeout: self.write_timeout,
             };
             connections.spawn(connection.serve(stream));
         }
@@ -272,6 +294,7 @@ struct Connection {
     context: ServerContext,
     policy: Arc<[u8]>,
     header_read_timeout: Duration,
+    write_timeout: Duration,
 }
 
 impl Connection {
@@ -284,6 +307,7 @@ impl Connection {
             app,
             context,
             header_read_timeout,
+            write_timeout,
             ..
         } = self;
         let shutdown = context.shutdown.clone();
@@ -294,7 +318,10 @@ impl Connection {
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_read_timeout)
-            .serve_connection(TokioIo::new(stream), service)
+            .serve_connection(
+                TokioIo::new(StallLimit::new(stream, write_timeout)),
+                service,
+            )
             .with_upgrades();
         tokio::pin!(connection);
         let result = tokio::select! {
@@ -312,6 +339,100 @@ impl Connection {
         if let Err(error) = result {
             tracing::debug!(%error, "connection ended with an error");
         }
+    }
+}
+
+/// A connection whose writes fail once they have made no progress for
+/// `timeout`: the client stopped reading and its buffers are full.
+struct StallLimit<T> {
+    inner: T,
+    timeout: Duration,
+    /// Set while a write is blocked: when it gives up.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<T> StallLimit<T> {
+    fn new(inner: T, timeout: Duration) -> Self {
+        StallLimit {
+            inner,
+            timeout,
+            stalled: None,
+        }
+    }
+
+    /// Tracks a write's outcome: progress resets the clock, a blocked write
+    /// runs it, and one blocked too long fails.
+    fn track<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let timeout = self.timeout;
+        let deadline = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                tracing::debug!(?timeout, "client stopped reading; dropping the connection");
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client stopped reading",
+                )))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for StallLimit<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for StallLimit<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.track(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.track(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_flush(cx);
+        this.track(cx, polled)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_shutdown(cx);
+        this.track(cx, polled)
     }
 }
 
@@ -336,5 +457,34 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn a_write_the_client_never_reads_fails_after_the_timeout() {
+        let (server_side, mut client_side) = tokio::io::duplex(64);
+        let mut limited = StallLimit::new(server_side, Duration::from_millis(50));
+        let blocked = limited.write_all(&[b'x'; 4096]).await;
+        assert_eq!(blocked.map_err(|e| e.kind()), Err(io::ErrorKind::TimedOut));
+        // A client that reads keeps the writes going, however slowly.
+        let mut limited = StallLimit::new(limited.inner, Duration::from_millis(50));
+        let reader = tokio::spawn(async move {
+            let mut buf = [0u8; 16];
+            loop {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                match client_side.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        });
+        limited.write_all(&[b'y'; 4096]).await.unwrap();
+        drop(limited);
+        reader.await.unwrap();
     }
 }

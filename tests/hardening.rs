@@ -996,3 +996,43 @@ async fn shutdown_closes_sessions_on_every_transport_with_on_close() {
     assert!(router.sockets().is_empty());
     assert_no_panics();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_htmlfile_client_that_never_reads_loses_its_session_and_connection() {
+    const LIMIT: usize = 64 * 1024;
+    let mut h = Harness::start(Settings {
+        max_queued_bytes: LIMIT,
+        ..settings()
+    })
+    .await;
+    let mut stream = client::get("/socket.io/htmlfile//1").start(h.addr()).await;
+    assert_eq!(stream.head().await.status, 200);
+    let id = match next_event(&mut h.events).await {
+        Event::Open { id, .. } => id,
+        other => panic!("expected an open session, got {other:?}"),
+    };
+    let socket = h.router.sockets().get(&id).expect("a live session");
+    let chunk = "z".repeat(16 * 1024);
+    let mut sent = 0usize;
+    let refusal = loop {
+        match socket.send(chunk.as_str()) {
+            Ok(()) => sent += chunk.len(),
+            Err(error) => break error,
+        }
+        assert!(
+            sent < 512 << 20,
+            "sent {sent} bytes and the queue never filled"
+        );
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(refusal, SendError::QueueFull);
+    h.closed(&id).await;
+    // The server gave up on the connection too: reading what it holds ends
+    // in EOF, not in a connection kept alive for the next request.
+    while stream.chunk().await.is_some() {}
+    assert!(
+        stream.chunk().await.is_none(),
+        "the connection stayed open after the body"
+    );
+    assert_no_panics();
+}
