@@ -614,6 +614,13 @@ async fn malformed_websocket_frames_close_only_their_session() {
         Ws::text(frame("~j~{not json")),
         Ws::text(frame("~j~")),
         Ws::text(frame("~h~x")),
+        Ws::text(frame("~h~99999999999999999999999")),
+        // Nested deeper than the JSON parser's recursion limit.
+        Ws::text(frame(&format!(
+            "~j~{}{}",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        ))),
         Ws::binary(vec![0xff, 0xfe, 0x00]),
         // A text frame that is not UTF-8, written raw.
         Ws::Frame(Frame::message(
