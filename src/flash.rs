@@ -68,10 +68,16 @@ pub(crate) async fn answer(mut stream: TcpStream, policy: &[u8]) {
     {
         return;
     }
-    let _ = stream.write_all(policy).await;
-    let _ = stream.write_all(b"\0").await;
-    let _ = stream.shutdown().await;
-    tracing::debug!("answered a Flash policy request");
+    // A client that does not read its answer must not hold the connection.
+    let answered = tokio::time::timeout(REQUEST_TIMEOUT, async {
+        stream.write_all(policy).await?;
+        stream.write_all(b"\0").await?;
+        stream.shutdown().await
+    })
+    .await;
+    if matches!(answered, Ok(Ok(()))) {
+        tracing::debug!("answered a Flash policy request");
+    }
 }
 
 /// Serves the policy on its own port until `shutdown`.
