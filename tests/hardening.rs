@@ -1043,3 +1043,70 @@ async fn an_htmlfile_client_that_never_reads_loses_its_session_and_connection() 
     );
     assert_no_panics();
 }
+
+/// A connection whose `on_open` waits until the test lets it go on.
+struct SlowOpen {
+    events: mpsc::UnboundedSender<Event>,
+    started: mpsc::UnboundedSender<()>,
+    release: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Connection for SlowOpen {
+    async fn on_open(&mut self, socket: &Socket, _info: &OpenInfo) -> Result<(), Refused> {
+        let _ = self.started.send(());
+        let _permit = self.release.acquire().await;
+        let _ = self.events.send(Event::Open {
+            id: socket.id().to_owned(),
+            extra: None,
+        });
+        Ok(())
+    }
+
+    async fn on_message(&mut self, _: &Socket, _: Message) {}
+
+    async fn on_close(&mut self, socket: &Socket) {
+        let _ = self.events.send(Event::Close {
+            id: socket.id().to_owned(),
+        });
+    }
+}
+
+#[tokio::test]
+async fn a_client_gone_while_on_open_runs_still_gets_on_close() {
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let release = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let router = Router::new({
+        let release = std::sync::Arc::clone(&release);
+        move || SlowOpen {
+            events: events_tx.clone(),
+            started: started_tx.clone(),
+            release: std::sync::Arc::clone(&release),
+        }
+    })
+    .settings(Settings {
+        session_expiry: Duration::from_millis(300),
+        session_check_interval: Duration::from_millis(100),
+        ..settings()
+    });
+    let sockets = router.sockets();
+    let server = serve_with(axum::Router::new().merge(router), Duration::from_secs(30)).await;
+    for path in ["/socket.io/xhr-polling//1", "/socket.io/htmlfile//1"] {
+        let conn = client::get(path).start(server.addr).await;
+        tokio::time::timeout(PATIENCE, started.recv())
+            .await
+            .expect("on_open starts");
+        // The client gives up while the application is still opening.
+        drop(conn);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        release.add_permits(1);
+        let id = match next_event(&mut events).await {
+            Event::Open { id, .. } => id,
+            other => panic!("expected on_open to finish, got {other:?}"),
+        };
+        // on_open accepted the session: its on_close must follow.
+        assert_eq!(next_event(&mut events).await, Event::Close { id });
+    }
+    wait_until("no session is left", PATIENCE, || sockets.is_empty()).await;
+    assert_no_panics();
+}

@@ -56,11 +56,20 @@ impl<C: Connection> Actor<C> {
             guarded(&socket, "on_open", connection.on_open(&socket, &info)).await,
             Some(Ok(()))
         );
-        if opened.send(accepted).is_err() || !accepted {
-            tracing::debug!("session refused or its opening request went away");
+        let delivered = opened.send(accepted).is_ok();
+        if !accepted || !delivered {
             socket.sockets().remove(&session.id);
             session.outbox.close();
-            session.close(CloseReason::Server);
+            if !accepted {
+                tracing::debug!("session refused");
+                session.close(CloseReason::Server);
+                return;
+            }
+            // on_open accepted the session, so on_close must follow, even
+            // though its opening request went away before hearing of it.
+            tracing::debug!("the opening request went away; closing the session");
+            session.close(CloseReason::TransportClosed);
+            guarded(&socket, "on_close", connection.on_close(&socket)).await;
             return;
         }
         tracing::debug!("session open");
