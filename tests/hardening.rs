@@ -439,6 +439,21 @@ async fn a_silent_connection_is_dropped() {
         closed_by_server(stream, silence).await,
         "the server kept a connection that never sent a byte"
     );
+    // The same once a first request was answered and the connection is
+    // kept alive for the next one that never comes.
+    let mut stream = TcpStream::connect(h.addr()).await.unwrap();
+    let request = format!(
+        "GET /socket.io/nothing HTTP/1.1\r\nHost: {}\r\n\r\n",
+        h.addr()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut answer)).await;
+    assert!(answer.starts_with(b"HTTP/1.1 404"));
+    assert!(
+        closed.is_ok(),
+        "the server kept an idle kept-alive connection"
+    );
     assert_no_panics();
 }
 
@@ -837,26 +852,45 @@ async fn a_post_cut_short_gets_400_and_the_session_still_works() {
 /// htmlfile stream with its head read.
 type Held = Box<dyn std::any::Any + Send>;
 
-/// Opens session number `n`: websocket, xhr-polling or htmlfile in turn.
+/// Opens session number `n`: websocket, xhr-polling, htmlfile,
+/// jsonp-polling or xhr-multipart in turn.
 async fn open_one(server: &TestServer, n: usize) -> Held {
-    match n % 3 {
+    match n % 5 {
         0 => Box::new(WsClient::connect(&server.ws_url("/socket.io/websocket")).await),
-        1 => {
-            let opening = client::get(format!("/socket.io/xhr-polling//{n}"))
+        1 | 3 => {
+            let (transport, tail) = if n % 5 == 1 {
+                ("xhr-polling", String::new())
+            } else {
+                ("jsonp-polling", "/0".to_owned())
+            };
+            let opening = client::get(format!("/socket.io/{transport}//{n}{tail}"))
                 .send(server.addr)
                 .await;
-            let id = opening.messages()[0].clone();
+            assert_eq!(opening.status, 200);
+            let body = opening.text();
+            // The session id is the first message, in whatever envelope.
+            let id: String = body
+                .split("~m~")
+                .nth(2)
+                .expect("a framed session id")
+                .chars()
+                .take_while(char::is_ascii_alphanumeric)
+                .collect();
+            assert_eq!(id.len(), 22, "{body}");
             // A long poll, left waiting.
             Box::new(
-                client::get(format!("/socket.io/xhr-polling/{id}/{n}"))
+                client::get(format!("/socket.io/{transport}/{id}/{n}{tail}"))
                     .start(server.addr)
                     .await,
             )
         }
         _ => {
-            let mut stream = client::get(format!("/socket.io/htmlfile//{n}"))
-                .start(server.addr)
-                .await;
+            let path = if n % 5 == 2 {
+                format!("/socket.io/htmlfile//{n}")
+            } else {
+                "/socket.io/xhr-multipart/".to_owned()
+            };
+            let mut stream = client::get(path).start(server.addr).await;
             assert_eq!(stream.head().await.status, 200);
             Box::new(stream)
         }
@@ -864,7 +898,7 @@ async fn open_one(server: &TestServer, n: usize) -> Held {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn five_hundred_sessions_dropped_abruptly_all_close_exactly_once() {
+async fn five_hundred_sessions_on_mixed_transports_dropped_abruptly_all_close_exactly_once() {
     const SESSIONS: usize = 500;
     let (router, mut events) = recorder_router();
     let router = router.settings(Settings {
