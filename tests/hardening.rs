@@ -809,7 +809,7 @@ async fn a_websocket_dropped_without_a_close_frame_runs_on_close() {
 }
 
 #[tokio::test]
-async fn a_post_cut_short_gets_400_and_the_session_still_works() {
+async fn a_post_cut_short_or_badly_chunked_gets_400_and_the_session_still_works() {
     let mut h = Harness::start(settings()).await;
     let id = h.xhr().await;
     h.opened(&id).await;
@@ -832,7 +832,21 @@ async fn a_post_cut_short_gets_400_and_the_session_still_works() {
         .expect("an answer");
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
-    // Nothing of it was delivered; the session goes on.
+    // A chunked body whose framing breaks off into junk: refused too.
+    let mut stream = TcpStream::connect(h.addr()).await.unwrap();
+    let head = format!(
+        "POST /socket.io/xhr-polling/{id}/send HTTP/1.1\r\nHost: {}\r\n\
+         Transfer-Encoding: chunked\r\n\r\n5\r\ndata=\r\nzz-not-a-size\r\n",
+        h.addr(),
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut answer))
+        .await
+        .expect("an answer in time");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
+    // Nothing of either was delivered; the session goes on.
     xhr_still_works(h.addr(), &id, "after the cut").await;
     match next_event(&mut h.events).await {
         Event::Message { id: from, message } => {
