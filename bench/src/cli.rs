@@ -27,6 +27,8 @@ options:
                    other processes to leave the cores; 0 = never wait
   --smoke          a few seconds, small N, no waiting: proves each scenario works
 
+       tornadio-bench plot FILE.csv          redraw a sweep's SVG (FILE.svg) from its CSV
+
 internal:
   tornadio-bench serve tornadio|ws-baseline|poll-baseline echo|broadcast [--cpu N]";
 
@@ -34,6 +36,8 @@ internal:
 #[derive(Debug)]
 pub enum Command {
     Help,
+    /// Redraw the SVG of a sweep from its CSV.
+    Plot(PathBuf),
     Bench(Bench),
     Serve {
         kind: ServerKind,
@@ -106,6 +110,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     match first.as_str() {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "serve" => parse_serve(args),
+        "plot" => {
+            let csv = args.next().ok_or("plot: missing CSV file")?;
+            Ok(Command::Plot(csv.into()))
+        }
         _ => parse_bench(&first, args).map(Command::Bench),
     }
 }

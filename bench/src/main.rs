@@ -41,6 +41,7 @@ fn main() -> ExitCode {
             println!("{}", cli::USAGE);
             Ok(())
         }
+        Command::Plot(csv) => replot(&csv),
         Command::Serve { kind, mode, cpu } => {
             if let Some(cpu) = cpu {
                 if let Err(e) = system::pin_to_cpu(cpu) {
@@ -144,6 +145,16 @@ async fn measure(scenario: Scenario, params: &Params, runs: usize) -> io::Result
         Row::new(scenario, baseline_kind, params.clients, &baseline),
         Row::new(scenario, ServerKind::Tornadio, params.clients, &tornadio),
     ))
+}
+
+/// Redraws `FILE.svg` from `FILE.csv`.
+fn replot(csv: &Path) -> io::Result<()> {
+    let text = std::fs::read_to_string(csv)?;
+    let rows = report::parse_csv(&text).map_err(io::Error::other)?;
+    let svg = csv.with_extension("svg");
+    report::plot(&rows, &svg)?;
+    println!("wrote {}", shown(&svg));
+    Ok(())
 }
 
 fn shown(path: &Path) -> String {

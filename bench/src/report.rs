@@ -126,6 +126,33 @@ pub fn csv(rows: &[Row]) -> String {
     out
 }
 
+/// Reads back rows written by [`csv`] (to redraw a plot without rerunning).
+pub fn parse_csv(text: &str) -> Result<Vec<Row>, String> {
+    let mut rows = Vec::new();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let bad = || format!("line {}: not a bench CSV row: {line:?}", n + 1);
+        let fields: Vec<&str> = line.split(',').collect();
+        let [scenario, server, clients, runs, value, _unit, p50, p95, p99] = fields[..] else {
+            return Err(bad());
+        };
+        let ms = |field: &str| field.parse::<f64>().ok();
+        rows.push(Row {
+            scenario: Scenario::parse(scenario).ok_or_else(bad)?,
+            server: ServerKind::parse(server).ok_or_else(bad)?,
+            clients: clients.parse().map_err(|_| bad())?,
+            runs: runs.parse().map_err(|_| bad())?,
+            median: Measurement {
+                value: value.parse().map_err(|_| bad())?,
+                p50_ms: ms(p50),
+                p95_ms: ms(p95),
+                p99_ms: ms(p99),
+                note: String::new(),
+            },
+        });
+    }
+    Ok(rows)
+}
+
 /// Draws the headline figure against client count, one line per server.
 pub fn plot(rows: &[Row], path: &Path) -> io::Result<()> {
     let Some(first) = rows.first() else {
@@ -145,16 +172,27 @@ pub fn plot(rows: &[Row], path: &Path) -> io::Result<()> {
     root.fill(&WHITE).map_err(draw)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("{}: {} by client count", scenario.name(), scenario.unit()),
+            format!(
+                "{}: {} by client count ({} is better)",
+                scenario.name(),
+                scenario.unit(),
+                if scenario.higher_is_better() {
+                    "higher"
+                } else {
+                    "lower"
+                }
+            ),
             ("sans-serif", 24),
         )
         .margin(20)
         .x_label_area_size(50)
-        .y_label_area_size(90)
+        .y_label_area_size(80)
         .build_cartesian_2d(0.0..max_clients * 1.05, 0.0..max_value * 1.15)
         .map_err(draw)?;
     chart
         .configure_mesh()
+        .max_light_lines(1)
+        .light_line_style(RGBColor(0xee, 0xee, 0xee))
         .x_desc("clients")
         .y_desc(scenario.unit())
         .y_label_formatter(&|v| format!("{v:.0}"))
@@ -243,5 +281,10 @@ mod tests {
         let text = csv(&rows);
         assert_eq!(text.lines().count(), 2);
         assert!(text.ends_with("broadcast,ws-baseline,10,1,4.000,ms,0.400,,0.800\n"));
+        let back = parse_csv(&text).unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!((back[0].clients, back[0].median.value), (10, 4.0));
+        assert_eq!(back[0].median.p95_ms, None);
+        assert!(parse_csv("header\nnonsense").is_err());
     }
 }

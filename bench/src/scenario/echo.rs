@@ -52,7 +52,7 @@ pub async fn run(
             let done = clock.done.load(Ordering::Relaxed);
             let elapsed = started.elapsed().as_secs_f64();
             progress.update(&format!(
-                "{elapsed:.0}/{:.0} s  {:.0} msg/s",
+                "{elapsed:.0}/{:.0} s  {:.0} echoes/s",
                 params.seconds,
                 done as f64 / elapsed
             ));
