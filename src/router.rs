@@ -57,7 +57,14 @@ use crate::{Settings, Socket, Sockets, Transport};
 /// ```
 #[derive(Clone)]
 pub struct Router {
-    core: Arc<Core>,
+    // Shared, so that handing the router a request is a reference count
+    // bump and the regex keeps its match cache from request to request.
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
+    core: Core,
     resource: String,
     extra_re: Option<String>,
     extra_sep: String,
@@ -67,10 +74,10 @@ pub struct Router {
 impl std::fmt::Debug for Router {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Router")
-            .field("resource", &self.resource)
-            .field("extra_re", &self.extra_re)
-            .field("extra_sep", &self.extra_sep)
-            .field("settings", &self.core.settings)
+            .field("resource", &self.inner.resource)
+            .field("extra_re", &self.inner.extra_re)
+            .field("extra_sep", &self.inner.extra_sep)
+            .field("settings", &self.inner.core.settings)
             .finish()
     }
 }
@@ -88,12 +95,15 @@ impl Router {
             sockets: Sockets::default(),
             factory: Arc::new(factory),
         };
-        Router {
-            core: Arc::new(core),
+        let inner = Inner {
+            core,
             resource: "socket.io".to_owned(),
             extra_re: None,
             extra_sep: String::new(),
             path: Regex::new("$^").expect("a constant pattern"),
+        };
+        Router {
+            inner: Arc::new(inner),
         }
         .compiled()
     }
@@ -101,7 +111,7 @@ impl Router {
     /// Serves at `/{resource}/...` instead of `/socket.io/...`. May contain
     /// `/`, as the client's `resource` option may.
     pub fn resource(mut self, resource: &str) -> Router {
-        self.resource = resource.trim_matches('/').to_owned();
+        Arc::make_mut(&mut self.inner).resource = resource.trim_matches('/').to_owned();
         self.compiled()
     }
 
@@ -114,56 +124,60 @@ impl Router {
     /// When `pattern` is not a valid regular expression: a router is built
     /// once at start-up, from constants.
     pub fn extra_re(mut self, pattern: &str) -> Router {
-        self.extra_re = Some(pattern.to_owned());
+        Arc::make_mut(&mut self.inner).extra_re = Some(pattern.to_owned());
         self.compiled()
     }
 
     /// What separates the resource from the extra data (TornadIO's
     /// default: nothing).
     pub fn extra_sep(mut self, separator: &str) -> Router {
-        self.extra_sep = separator.to_owned();
+        Arc::make_mut(&mut self.inner).extra_sep = separator.to_owned();
         self.compiled()
     }
 
     /// Replaces the settings.
     pub fn settings(mut self, settings: Settings) -> Router {
-        Arc::make_mut(&mut self.core).settings = Arc::new(settings);
+        Arc::make_mut(&mut self.inner).core.settings = Arc::new(settings.sane());
         self
     }
 
     /// The router's settings.
     pub fn get_settings(&self) -> &Settings {
-        &self.core.settings
+        &self.inner.core.settings
     }
 
     /// The live sessions of this router.
     pub fn sockets(&self) -> Sockets {
-        self.core.sockets.clone()
+        self.inner.core.sockets.clone()
     }
 
     fn compiled(mut self) -> Router {
-        let resource = regex::escape(&self.resource);
-        let extra = match &self.extra_re {
-            Some(re) => format!("{}(?P<extra>{re})", regex::escape(&self.extra_sep)),
+        let inner = Arc::make_mut(&mut self.inner);
+        let resource = regex::escape(&inner.resource);
+        let extra = match &inner.extra_re {
+            Some(re) => format!("{}(?P<extra>{re})", regex::escape(&inner.extra_sep)),
             None => String::new(),
         };
         let pattern = format!("^/{resource}{extra}/(?P<transport>[a-z-]+)(?P<rest>/.*)?$");
-        self.path = Regex::new(&pattern)
-            .unwrap_or_else(|e| panic!("invalid extra_re {:?}: {e}", self.extra_re));
+        inner.path = Regex::new(&pattern)
+            .unwrap_or_else(|e| panic!("invalid extra_re {:?}: {e}", inner.extra_re));
         self
     }
 
     /// The axum path pattern that reaches this router.
     fn axum_pattern(&self) -> String {
-        match (&self.extra_re, self.extra_sep.ends_with('/')) {
-            (Some(_), false) => format!("/{}{}{{extra}}/{{*rest}}", self.resource, self.extra_sep),
-            _ => format!("/{}/{{*rest}}", self.resource),
+        let inner = &self.inner;
+        match (&inner.extra_re, inner.extra_sep.ends_with('/')) {
+            (Some(_), false) => {
+                format!("/{}{}{{extra}}/{{*rest}}", inner.resource, inner.extra_sep)
+            }
+            _ => format!("/{}/{{*rest}}", inner.resource),
         }
     }
 
     /// Splits a request path into its extra data, transport and the rest.
     fn route<'p>(&self, path: &'p str) -> Option<Route<'p>> {
-        let captures = self.path.captures(path)?;
+        let captures = self.inner.path.captures(path)?;
         let transport = captures.name("transport")?.as_str().parse().ok()?;
         let rest = captures.name("rest").map_or("", |m| m.as_str());
         Some(Route {
@@ -178,7 +192,7 @@ impl Router {
         let Some(route) = self.route(&path) else {
             return Reject::NotFound.into_response();
         };
-        let settings = &self.core.settings;
+        let settings = &self.inner.core.settings;
         let origin = request.headers().get(header::ORIGIN).cloned();
         let with_cookie = request.headers().contains_key(header::COOKIE);
         let refusal = if !settings.is_enabled(route.transport) {
@@ -199,7 +213,7 @@ impl Router {
             preflight(&request)
         } else {
             crate::transport::carrier(route.transport)
-                .serve(&self.core, request, route)
+                .serve(&self.inner.core, request, route)
                 .await
                 .unwrap_or_else(Reject::into_response)
         };
@@ -334,12 +348,6 @@ impl Core {
         request: &http::request::Parts,
         extra: Option<String>,
     ) -> Result<Arc<Session>, Reject> {
-        if let Some(max) = self.settings.max_sessions {
-            if self.sockets.len() >= max {
-                tracing::warn!(max, "session limit reached; refusing a new session");
-                return Err(Reject::Overloaded);
-            }
-        }
         let context = request.extensions.get::<ServerContext>();
         let (session, inbox) = Session::new(
             transport,
@@ -355,12 +363,21 @@ impl Core {
         });
         let info = OpenInfo {
             extra,
-            uri: request.uri.clone(),
-            headers: request.headers.clone(),
+            uri: owned_uri(&request.uri),
+            headers: owned_headers(&request.headers),
             peer_addr,
             transport,
         };
-        self.sockets.insert(Arc::clone(&session));
+        if !self
+            .sockets
+            .insert_below(Arc::clone(&session), self.settings.max_sessions)
+        {
+            tracing::warn!(
+                max = self.settings.max_sessions,
+                "session limit reached; refusing a new session"
+            );
+            return Err(Reject::Overloaded);
+        }
         let socket = Socket::new(Arc::clone(&session), self.sockets.clone());
         let (opened, accepted) = oneshot::channel();
         let span = tracing::debug_span!("session", id = %session.id, %transport);
@@ -385,6 +402,24 @@ impl Core {
             _ => Err(Reject::UnknownSession),
         }
     }
+}
+
+/// A copy of `headers` in memory of its own. hyper's header values are
+/// slices of the connection's read buffer: keeping them would keep that
+/// whole buffer (8 KiB) alive for as long as the session lives.
+fn owned_headers(headers: &http::HeaderMap) -> http::HeaderMap {
+    let mut owned = http::HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_bytes(value.as_bytes()) {
+            owned.append(name.clone(), value);
+        }
+    }
+    owned
+}
+
+/// A copy of `uri` in memory of its own, for the same reason.
+fn owned_uri(uri: &http::Uri) -> http::Uri {
+    http::Uri::from_maybe_shared(Bytes::from(uri.to_string())).unwrap_or_default()
 }
 
 impl<B> tower::Service<Request<B>> for Router
@@ -581,7 +616,7 @@ mod proptests {
     fn check(router: &Router, path: &str) -> Result<(), TestCaseError> {
         if let Some(route) = router.route(path) {
             let name = route.transport.as_str();
-            let prefix = format!("/{}", router.resource);
+            let prefix = format!("/{}", router.inner.resource);
             prop_assert!(path.starts_with(&prefix), "{path:?} matched {prefix}");
             let rest: String = route.segments.iter().map(|s| format!("/{s}")).collect();
             prop_assert!(

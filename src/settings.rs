@@ -149,6 +149,18 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The same settings with every clock at 1 ms at least: a zero interval
+    /// would make a session's timers spin.
+    pub(crate) fn sane(mut self) -> Settings {
+        let at_least = |d: &mut Duration| *d = (*d).max(Duration::from_millis(1));
+        at_least(&mut self.session_check_interval);
+        at_least(&mut self.session_expiry);
+        at_least(&mut self.heartbeat_interval);
+        at_least(&mut self.heartbeat_timeout);
+        at_least(&mut self.xhr_polling_timeout);
+        self
+    }
+
     pub(crate) fn is_enabled(&self, transport: Transport) -> bool {
         self.enabled_protocols.contains(&transport)
     }

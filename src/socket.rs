@@ -178,8 +178,14 @@ impl Sockets {
         }
     }
 
-    pub(crate) fn insert(&self, session: Arc<Session>) {
-        self.map().insert(session.id.clone(), session);
+    /// Lists a new session, unless `max` sessions are live already.
+    pub(crate) fn insert_below(&self, session: Arc<Session>, max: Option<usize>) -> bool {
+        let mut map = self.map();
+        if max.is_some_and(|max| map.len() >= max) {
+            return false;
+        }
+        map.insert(session.id.clone(), session);
+        true
     }
 
     pub(crate) fn remove(&self, id: &str) {

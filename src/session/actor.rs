@@ -56,6 +56,8 @@ impl<C: Connection> Actor<C> {
             guarded(&socket, "on_open", connection.on_open(&socket, &info)).await,
             Some(Ok(()))
         );
+        // What the opening request carried is not needed any more.
+        drop(info);
         let delivered = opened.send(accepted).is_ok();
         if !accepted || !delivered {
             socket.sockets().remove(&session.id);
@@ -118,15 +120,21 @@ impl<'a> Lifecycle<'a> {
         socket: &Socket,
         inbox: &mut mpsc::Receiver<Vec<Frame>>,
     ) -> CloseReason {
-        let persistent = self.session.transport.is_persistent();
+        let session = self.session;
+        let persistent = session.transport.is_persistent();
         let mut expiry_check = tokio::time::interval(self.settings.session_check_interval);
         expiry_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let far = Instant::now() + std::time::Duration::from_secs(86_400 * 365);
+        // Built once and reset, not rebuilt each turn: this loop runs per
+        // message, and a timer rebuilt is a timer wheel entry registered
+        // and cleared again.
+        let closing = session.closing();
+        let beat = sleep_until(self.next_beat);
+        let echo_deadline = sleep_until(self.next_beat);
+        tokio::pin!(closing, beat, echo_deadline);
         loop {
-            let timeout_at = self.awaiting.map_or(far, |(_, at)| at);
             tokio::select! {
                 biased;
-                () = self.session.closing() => return self.session.close_reason(),
+                () = &mut closing => return session.close_reason(),
                 frames = inbox.recv() => {
                     let Some(frames) = frames else { return CloseReason::TransportClosed };
                     for frame in frames {
@@ -135,13 +143,20 @@ impl<'a> Lifecycle<'a> {
                         }
                     }
                 }
-                () = sleep_until(timeout_at), if self.awaiting.is_some() => {
+                () = &mut echo_deadline, if self.awaiting.is_some() => {
                     tracing::debug!(beat = self.awaiting.map(|a| a.0), "no heartbeat echo in time");
                     return CloseReason::HeartbeatTimeout;
                 }
-                () = sleep_until(self.next_beat), if persistent => self.heartbeat(),
+                () = &mut beat, if persistent => {
+                    let was_awaiting = self.awaiting.is_some();
+                    self.heartbeat();
+                    beat.as_mut().reset(self.next_beat);
+                    if let (false, Some((_, at))) = (was_awaiting, self.awaiting) {
+                        echo_deadline.as_mut().reset(at);
+                    }
+                }
                 _ = expiry_check.tick(), if !persistent => {
-                    if self.session.expired(self.settings.session_expiry) {
+                    if session.expired(self.settings.session_expiry) {
                         return CloseReason::Expired;
                     }
                 }

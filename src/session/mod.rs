@@ -25,7 +25,7 @@ pub(crate) use outbox::{Outbox, PushError};
 /// Length of a session id: 22 characters of `[0-9A-Za-z]` carry 130 bits.
 const ID_LEN: usize = 22;
 /// Batches of incoming messages the actor may lag behind its transport.
-const INBOX_DEPTH: usize = 32;
+const INBOX_DEPTH: usize = 8;
 
 /// A fresh, unguessable session id from the thread's CSPRNG.
 pub(crate) fn new_id() -> String {
