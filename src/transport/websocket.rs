@@ -118,6 +118,10 @@ where
     let Some(_carrying) = session.begin_request() else {
         return;
     };
+    // Kept across turns and renewed only once it yielded: this loop runs
+    // per message, and the wait is cheaper to keep than to rebuild.
+    let outgoing = session.outbox.next();
+    tokio::pin!(outgoing);
     loop {
         tokio::select! {
             incoming = ws.next() => match incoming {
@@ -152,8 +156,9 @@ where
                     break;
                 }
             },
-            outgoing = session.outbox.next() => match outgoing {
+            payload = &mut outgoing => match payload {
                 Some(payload) => {
+                    outgoing.set(session.outbox.next());
                     // A client that does not read blocks this write; the
                     // session then closes (its queue fills, or its heartbeat
                     // goes unanswered) and must not wait on it.
