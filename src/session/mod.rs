@@ -132,6 +132,12 @@ impl Session {
         if frames.is_empty() {
             return !self.is_closing();
         }
+        // The common case, an actor keeping up, needs no waiting machinery.
+        let frames = match self.inbox.try_send(frames) {
+            Ok(()) => return true,
+            Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            Err(mpsc::error::TrySendError::Full(frames)) => frames,
+        };
         tokio::select! {
             sent = self.inbox.send(frames) => sent.is_ok(),
             () = self.cancel.cancelled() => false,
