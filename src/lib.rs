@@ -74,6 +74,8 @@ mod server;
 mod session;
 mod settings;
 mod socket;
+#[cfg(test)]
+mod testing;
 mod transport;
 
 pub use connection::{Connection, OpenInfo, Refused};

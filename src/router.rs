@@ -499,23 +499,14 @@ mod proptests {
     use super::*;
     use crate::Message;
     use proptest::prelude::*;
-    use proptest::test_runner::{Config, TestRunner};
+    use proptest::test_runner::TestRunner;
 
     struct Nothing;
     impl Connection for Nothing {
         async fn on_message(&mut self, _: &Socket, _: Message) {}
     }
 
-    fn config(default_cases: u32) -> Config {
-        let cases = std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default_cases);
-        Config {
-            cases,
-            ..Config::default()
-        }
-    }
+    use crate::testing::proptest_config as config;
 
     /// Routers with every shape of resource and extra data, built once:
     /// compiling their patterns costs more than matching thousands of paths.

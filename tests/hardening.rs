@@ -227,6 +227,25 @@ where
 /// Writes `lines` one at a time, slowly, forever: a request that never
 /// ends. Writing is best effort: once the server has gone, the reading side
 /// notices.
+/// Sends 16 KiB messages to a client that does not read until the server
+/// refuses one; fails the test if it never does.
+async fn send_until_refused(socket: &tornadio::Socket, fill: char) -> SendError {
+    let chunk = fill.to_string().repeat(16 * 1024);
+    let mut sent = 0usize;
+    loop {
+        match socket.send(chunk.as_str()) {
+            Ok(()) => sent += chunk.len(),
+            Err(error) => return error,
+        }
+        // Far more than any socket buffer: the queue must have filled.
+        assert!(
+            sent < 512 << 20,
+            "sent {sent} bytes and the queue never filled"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
 async fn trickle(mut write: OwnedWriteHalf, first: String) {
     let _ = write.write_all(first.as_bytes()).await;
     let mut n = 0;
@@ -313,20 +332,7 @@ async fn a_websocket_client_that_never_reads_is_closed_once_its_queue_is_full() 
     // buffers, then the session's queue.
     let silent = h.ws().await;
     let socket = h.router.sockets().get(&silent.id).expect("a live session");
-    let chunk = "x".repeat(16 * 1024);
-    let mut sent = 0usize;
-    let refusal = loop {
-        match socket.send(chunk.as_str()) {
-            Ok(()) => sent += chunk.len(),
-            Err(error) => break error,
-        }
-        // Far more than any socket buffer: the queue must have filled.
-        assert!(
-            sent < 512 << 20,
-            "sent {sent} bytes and the queue never filled"
-        );
-        tokio::task::yield_now().await;
-    };
+    let refusal = send_until_refused(&socket, 'x').await;
     assert_eq!(refusal, SendError::QueueFull);
     h.closed(&silent.id).await;
     assert!(h.router.sockets().get(&silent.id).is_none());
@@ -1067,19 +1073,7 @@ async fn an_htmlfile_client_that_never_reads_loses_its_session_and_connection() 
         other => panic!("expected an open session, got {other:?}"),
     };
     let socket = h.router.sockets().get(&id).expect("a live session");
-    let chunk = "z".repeat(16 * 1024);
-    let mut sent = 0usize;
-    let refusal = loop {
-        match socket.send(chunk.as_str()) {
-            Ok(()) => sent += chunk.len(),
-            Err(error) => break error,
-        }
-        assert!(
-            sent < 512 << 20,
-            "sent {sent} bytes and the queue never filled"
-        );
-        tokio::task::yield_now().await;
-    };
+    let refusal = send_until_refused(&socket, 'z').await;
     assert_eq!(refusal, SendError::QueueFull);
     h.closed(&id).await;
     // The server gave up on the connection too: reading what it holds ends

@@ -284,18 +284,8 @@ mod tests {
 mod proptests {
     use super::*;
     use proptest::prelude::*;
-    use proptest::test_runner::Config;
 
-    fn config(default_cases: u32) -> Config {
-        let cases = std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default_cases);
-        Config {
-            cases,
-            ..Config::default()
-        }
-    }
+    use crate::testing::proptest_config as config;
 
     /// Any character, weighted towards the ones the codec cares about:
     /// ASCII, tildes and digits, and characters of every UTF-8 width
