@@ -124,38 +124,11 @@ where
     tokio::pin!(outgoing);
     loop {
         tokio::select! {
-            incoming = ws.next() => match incoming {
-                Some(Ok(WsMessage::Text(text))) => {
-                    match legacy::decode(text.as_str()) {
-                        Ok(frames) => {
-                            if !session.deliver(frames).await {
-                                break;
-                            }
-                        }
-                        Err(error) => {
-                            tracing::warn!(session = %session.id, %error, "malformed message; closing the session");
-                            session.close(CloseReason::ProtocolError);
-                            break;
-                        }
-                    }
-                }
-                Some(Ok(WsMessage::Binary(_))) => {
-                    tracing::warn!(session = %session.id, "binary message on a text protocol; closing the session");
-                    session.close(CloseReason::ProtocolError);
+            incoming = ws.next() => {
+                if !receive(session, incoming).await {
                     break;
                 }
-                Some(Ok(WsMessage::Close(_))) | None => break,
-                Some(Ok(_)) => {}
-                Some(Err(error)) => {
-                    if is_violation(&error) {
-                        tracing::warn!(session = %session.id, %error, "websocket protocol violation; closing the session");
-                        session.close(CloseReason::ProtocolError);
-                    } else {
-                        tracing::debug!(session = %session.id, %error, "websocket ended");
-                    }
-                    break;
-                }
-            },
+            }
             payload = &mut outgoing => match payload {
                 Some(payload) => {
                     outgoing.set(session.outbox.next());
@@ -188,6 +161,30 @@ where
         };
         let _ = tokio::time::timeout(CLOSE_GRACE, farewell).await;
     }
+}
+
+/// Hands one read from the client to the session; `false` when the
+/// connection is done (it ended, or the client broke the protocol).
+async fn receive(session: &Session, incoming: Option<Result<WsMessage, WsError>>) -> bool {
+    let violation = match incoming {
+        Some(Ok(WsMessage::Text(text))) => match legacy::decode(text.as_str()) {
+            Ok(frames) => return session.deliver(frames).await,
+            Err(error) => format!("malformed message: {error}"),
+        },
+        Some(Ok(WsMessage::Binary(_))) => "binary message on a text protocol".to_owned(),
+        Some(Ok(WsMessage::Close(_))) | None => return false,
+        Some(Ok(_)) => return true,
+        Some(Err(error)) if is_violation(&error) => {
+            format!("websocket protocol violation: {error}")
+        }
+        Some(Err(error)) => {
+            tracing::debug!(session = %session.id, %error, "websocket ended");
+            return false;
+        }
+    };
+    tracing::warn!(session = %session.id, %violation, "closing the session");
+    session.close(CloseReason::ProtocolError);
+    false
 }
 
 /// Whether a read error is the client breaking the protocol (an oversized
