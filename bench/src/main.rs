@@ -43,10 +43,10 @@ fn main() -> ExitCode {
         }
         Command::Plot(csv) => replot(&csv),
         Command::Serve { kind, mode, cpu } => {
-            if let Some(cpu) = cpu {
-                if let Err(e) = system::pin_to_cpu(cpu) {
-                    eprintln!("warning: could not pin the server to cpu {cpu}: {e}");
-                }
+            if let Some(cpu) = cpu
+                && let Err(e) = system::pin_to_cpu(cpu)
+            {
+                eprintln!("warning: could not pin the server to cpu {cpu}: {e}");
             }
             runtime(false).and_then(|rt| rt.block_on(server::serve(kind, mode)))
         }
