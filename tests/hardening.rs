@@ -144,10 +144,10 @@ impl Harness {
     /// Waits until session `id` has opened, skipping other events.
     async fn opened(&mut self, id: &str) {
         loop {
-            if let Event::Open { id: opened, .. } = next_event(&mut self.events).await {
-                if opened == id {
-                    return;
-                }
+            if let Event::Open { id: opened, .. } = next_event(&mut self.events).await
+                && opened == id
+            {
+                return;
             }
         }
     }
