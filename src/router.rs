@@ -17,7 +17,7 @@ use crate::connection::{Connection, OpenInfo};
 use crate::error::Reject;
 use crate::server::ServerContext;
 use crate::session::Session;
-use crate::session::actor::Actor;
+use crate::session::actor::{Actor, Opening};
 use crate::{Settings, Socket, Sockets, Transport};
 
 /// Serves one [`Connection`] type at one resource: TornadIO's
@@ -296,14 +296,7 @@ fn allow_origin(response: &mut Response<Body>, origin: HeaderValue, with_cookie:
 
 /// Starts the task of a new session with a fresh connection value.
 trait StartSession: Send + Sync {
-    fn start(
-        &self,
-        socket: Socket,
-        info: OpenInfo,
-        inbox: tokio::sync::mpsc::Receiver<Vec<crate::protocol::legacy::Frame>>,
-        settings: Arc<Settings>,
-        opened: oneshot::Sender<bool>,
-    ) -> BoxFuture<'static, ()>;
+    fn start(&self, opening: Opening) -> BoxFuture<'static, ()>;
 }
 
 impl<C, F> StartSession for F
@@ -311,21 +304,10 @@ where
     C: Connection,
     F: Fn() -> C + Send + Sync + 'static,
 {
-    fn start(
-        &self,
-        socket: Socket,
-        info: OpenInfo,
-        inbox: tokio::sync::mpsc::Receiver<Vec<crate::protocol::legacy::Frame>>,
-        settings: Arc<Settings>,
-        opened: oneshot::Sender<bool>,
-    ) -> BoxFuture<'static, ()> {
+    fn start(&self, opening: Opening) -> BoxFuture<'static, ()> {
         let actor = Actor {
             connection: self(),
-            socket,
-            info,
-            inbox,
-            settings,
-            opened,
+            opening,
         };
         Box::pin(actor.run())
     }
@@ -383,7 +365,13 @@ impl Core {
         let span = tracing::debug_span!("session", id = %session.id, %transport);
         let task = self
             .factory
-            .start(socket, info, inbox, Arc::clone(&self.settings), opened)
+            .start(Opening {
+                socket,
+                info,
+                inbox,
+                settings: Arc::clone(&self.settings),
+                opened,
+            })
             .instrument(span);
         match context {
             Some(context) => drop(context.tracker.spawn(task)),

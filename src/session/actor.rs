@@ -21,6 +21,12 @@ use crate::{Message, Settings, Socket};
 /// Everything a session's task needs, handed over when it starts.
 pub(crate) struct Actor<C> {
     pub(crate) connection: C,
+    pub(crate) opening: Opening,
+}
+
+/// A new session as its opening request left it, before a connection
+/// value is made for it.
+pub(crate) struct Opening {
     pub(crate) socket: Socket,
     pub(crate) info: OpenInfo,
     pub(crate) inbox: mpsc::Receiver<Vec<Frame>>,
@@ -45,11 +51,14 @@ impl<C: Connection> Actor<C> {
     pub(crate) async fn run(self) {
         let Actor {
             mut connection,
-            socket,
-            info,
-            mut inbox,
-            settings,
-            opened,
+            opening:
+                Opening {
+                    socket,
+                    info,
+                    mut inbox,
+                    settings,
+                    opened,
+                },
         } = self;
         let session = Arc::clone(&socket.session);
         let accepted = matches!(
