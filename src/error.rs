@@ -5,7 +5,7 @@ use std::io;
 use axum::body::Body;
 use http::{Response, StatusCode, header};
 
-/// A payload from a client that is not valid Socket.IO 0.6 framing.
+/// A payload from a 0.6 client that is not valid Socket.IO 0.6 framing.
 ///
 /// Returned by the codec; the server answers `400 Bad Request` on HTTP
 /// transports and closes the session on WebSocket ones.
@@ -77,6 +77,11 @@ pub enum SendError {
     /// The value could not be serialised to JSON.
     #[error("the value could not be serialised to JSON: {0}")]
     Json(String),
+    /// The client's protocol has no such thing: events (other than a
+    /// `message` of one argument) to a Socket.IO 0.6 client, acks to a
+    /// 0.6 client, binary to a protocol-1 client.
+    #[error("the client's protocol cannot carry this")]
+    Unsupported,
 }
 
 /// Errors of the server runner.

@@ -1,35 +1,50 @@
 //! # tornadio
 //!
 //! A [Socket.IO](https://socket.io) server for tokio and hyper, mountable in
-//! axum. It speaks the Socket.IO 0.6 protocol on all six of its transports,
-//! so the original `socket.io.js` client connects from any browser, with
-//! the API of Python's TornadIO.
+//! axum, that serves every client generation ever shipped through one
+//! handler API: socket.io-client 3.x/4.x (Socket.IO v5 over Engine.IO v4),
+//! socket.io-client 1.x/2.x (v4 over Engine.IO v3), and the original 2011
+//! Socket.IO 0.6 client on its six transports, with the API of Python's
+//! TornadIO.
 //!
-//! 1. Implement [`Connection`]: `on_message` (JSON is decoded for you), and
-//!    optionally `on_open` (with the `extra` data from the URL) and
-//!    `on_close` (called exactly once per session).
-//! 2. Make a [`Router`] for it: a resource, optional `extra_re`, [`Settings`].
+//! 1. Implement [`Connection`]: `on_message` (what `socket.send(x)` sends),
+//!    and optionally `on_event` (events, with acknowledgements), `on_open`
+//!    (may refuse) and `on_close` (called exactly once, with the reason).
+//! 2. Make a [`Router`] for it; add namespaces, each with its own type.
 //! 3. Merge the router into an [`axum::Router`] beside your own routes.
 //! 4. Serve it with [`SocketServer`], which also answers Flash policy
 //!    requests and shuts down gracefully.
 //!
 //! ```no_run
-//! use tornadio::{Connection, Message, OpenInfo, Refused, Router, Socket, SocketServer};
+//! use tornadio::{Connection, DisconnectReason, Event, Message, OpenInfo, Refused, Router, Socket, SocketServer};
 //!
 //! struct Chat;
 //!
 //! impl Connection for Chat {
 //!     async fn on_open(&mut self, socket: &Socket, _info: &OpenInfo) -> Result<(), Refused> {
+//!         let _ = socket.join("lobby");
 //!         let _ = socket.send("Welcome!");
 //!         Ok(())
 //!     }
 //!
+//!     // `socket.send(text)` from any client, 2011 or 2026.
 //!     async fn on_message(&mut self, socket: &Socket, message: Message) {
-//!         // Text as text, JSON as JSON, to everyone in the room.
 //!         socket.sockets().broadcast(message);
 //!     }
 //!
-//!     async fn on_close(&mut self, socket: &Socket) {
+//!     // `socket.emit("whisper", to, text, ack)` from a current client.
+//!     async fn on_event(&mut self, socket: &Socket, mut event: Event) {
+//!         if event.name() == "whisper" {
+//!             if let Ok((to, text)) = event.decode::<(String, String)>() {
+//!                 let _ = socket.to(to).emit("whisper", &(socket.id(), text));
+//!             }
+//!             if let Some(ack) = event.take_ack() {
+//!                 let _ = ack.send(&"delivered");
+//!             }
+//!         }
+//!     }
+//!
+//!     async fn on_close(&mut self, socket: &Socket, _reason: DisconnectReason) {
 //!         socket.sockets().broadcast_except("A user has left.", socket.id());
 //!     }
 //! }
@@ -43,45 +58,61 @@
 //! }
 //! ```
 //!
-//! ## Transports
+//! ## Generations
 //!
-//! | transport | kind | liveness |
-//! |---|---|---|
-//! | `websocket` | RFC 6455 | heartbeats |
-//! | `flashsocket` | WebSocket from Flash; needs the policy | heartbeats |
-//! | `xhr-multipart` | one multipart GET stream, POSTs | heartbeats |
-//! | `htmlfile` | one `text/html` stream of scripts, POSTs | heartbeats |
-//! | `xhr-polling` | long-polling GETs, POSTs | `session_expiry` |
-//! | `jsonp-polling` | long-polling `<script>`s, form POSTs | `session_expiry` |
+//! | client | protocol | transports | messages | events, acks | namespaces | binary |
+//! |---|---|---|---|---|---|---|
+//! | socket.io-client 3.x, 4.x | Socket.IO 5 / Engine.IO 4 | polling, websocket, upgrade | `message` events | yes | yes | yes |
+//! | socket.io-client 1.x, 2.x | Socket.IO 4 / Engine.IO 3 | polling (XHR, JSONP), websocket, upgrade | `message` events | yes | yes | yes |
+//! | Socket.IO 0.6 | 0.6 framing | websocket, flashsocket, xhr-multipart, htmlfile, xhr-polling, jsonp-polling | yes | no | `/` only | no |
 //!
-//! Persistent transports send `~h~N` after
-//! [`heartbeat_interval`](Settings::heartbeat_interval) without other output;
-//! a client that does not echo a heartbeat within
-//! [`heartbeat_timeout`](Settings::heartbeat_timeout) is disconnected.
-//! Polling sessions end after [`session_expiry`](Settings::session_expiry)
-//! without a GET, checked every
+//! A 0.6 client is a socket in the namespace `/`: its messages reach
+//! [`Connection::on_message`], and a `message` event of one argument reaches
+//! it as a message. Other events skip it in broadcasts and are refused
+//! ([`SendError::Unsupported`]) when emitted to it directly.
+//!
+//! ## 0.6 transports
+//!
+//! Persistent transports send `~h~N` every
+//! [`heartbeat_interval`](Settings::heartbeat_interval); a client that does
+//! not echo a heartbeat within [`heartbeat_timeout`](Settings::heartbeat_timeout)
+//! is disconnected. Polling sessions end after
+//! [`session_expiry`](Settings::session_expiry) without a GET, checked every
 //! [`session_check_interval`](Settings::session_check_interval).
+//! Engine.IO clients follow node's rules: [`ping_interval`](Settings::ping_interval),
+//! [`ping_timeout`](Settings::ping_timeout).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod connection;
+mod context;
+mod engine;
 mod error;
 mod flash;
+mod http;
+mod js;
+mod legacy;
 mod message;
+mod panic;
 mod protocol;
-mod router;
+mod query;
 mod server;
-mod session;
 mod settings;
 mod socket;
 #[cfg(test)]
 mod testing;
-mod transport;
+mod ws;
 
-pub use connection::{Connection, OpenInfo, Refused};
+pub use connection::{Connection, DisconnectReason, OpenInfo, Protocol, Refused};
+pub use engine::{Data, EngineConnection, EngineSocket};
 pub use error::{DecodeError, Error, SendError};
+pub use http::{EngineRouter, Router};
 pub use message::{Message, Outgoing};
-pub use router::Router;
+pub use protocol::engine::EngineDecodeError;
+pub use protocol::packet::PacketError;
 pub use server::{BoundServer, SocketServer};
 pub use settings::{Settings, Transport, UnknownTransport};
-pub use socket::{Socket, Sockets};
+pub use socket::{
+    Ack, AckError, AckFuture, Args, BroadcastAckError, BroadcastOperator, Event, Io, Socket,
+    Sockets,
+};

@@ -55,6 +55,22 @@ impl Message {
         }
     }
 
+    /// The message as a JSON value: text as a string.
+    pub fn into_value(self) -> Value {
+        match self {
+            Message::Text(text) => Value::String(text),
+            Message::Json(value) => value,
+        }
+    }
+
+    /// A JSON string is text; any other value is JSON.
+    pub(crate) fn from_value(value: Value) -> Message {
+        match value {
+            Value::String(text) => Message::Text(text),
+            other => Message::Json(other),
+        }
+    }
+
     pub(crate) fn encode(&self, out: &mut String) {
         match self {
             Message::Text(text) => legacy::encode_text(out, text),

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
+use crate::context::ServerContext;
 use crate::error::Error;
 use crate::flash;
 
@@ -29,15 +30,6 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long shutdown waits for sessions and connections to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// What the server hands every request, so that routers tie their sessions
-/// to its lifetime and know the peer.
-#[derive(Clone)]
-pub(crate) struct ServerContext {
-    pub(crate) shutdown: CancellationToken,
-    pub(crate) tracker: TaskTracker,
-    pub(crate) peer_addr: SocketAddr,
-}
 
 /// The one-call server, TornadIO's `SocketServer`: serves an application
 /// (an [`axum::Router`] holding one or more [`Router`](crate::Router)s) and

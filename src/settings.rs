@@ -4,10 +4,14 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// One of the six Socket.IO 0.6 transports, named as in the URL.
+/// A transport, named as in the URL: the six of Socket.IO 0.6 (which
+/// protocol-1 clients share, bar xhr-multipart) and Engine.IO's polling
+/// (Engine.IO's `websocket` is [`Transport::WebSocket`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Transport {
-    /// HTML5 WebSocket (RFC 6455), `/{resource}/websocket`.
+    /// HTML5 WebSocket (RFC 6455): `/{resource}/websocket` for 0.6 clients,
+    /// `?transport=websocket` for Engine.IO clients.
     WebSocket,
     /// The Flash WebSocket emulation, `/{resource}/flashsocket`; the client
     /// first fetches the Flash policy (see [`SocketServer`](crate::SocketServer)).
@@ -20,10 +24,12 @@ pub enum Transport {
     JsonpPolling,
     /// A never-ending `text/html` response read by IE's htmlfile object.
     HtmlFile,
+    /// Engine.IO's HTTP long-polling (`?transport=polling`), XHR or JSONP.
+    Polling,
 }
 
 impl Transport {
-    /// Every transport, in the order the 0.6 client tries them.
+    /// The six transports of Socket.IO 0.6, in the order its client tries them.
     pub const ALL: [Transport; 6] = [
         Transport::WebSocket,
         Transport::FlashSocket,
@@ -42,14 +48,18 @@ impl Transport {
             Transport::XhrPolling => "xhr-polling",
             Transport::JsonpPolling => "jsonp-polling",
             Transport::HtmlFile => "htmlfile",
+            Transport::Polling => "polling",
         }
     }
 
     /// Whether the transport keeps one connection open, with heartbeats,
     /// rather than polling (whose liveness is judged by
-    /// [`Settings::session_expiry`]).
+    /// [`Settings::session_expiry`] for 0.6 clients).
     pub fn is_persistent(self) -> bool {
-        !matches!(self, Transport::XhrPolling | Transport::JsonpPolling)
+        !matches!(
+            self,
+            Transport::XhrPolling | Transport::JsonpPolling | Transport::Polling
+        )
     }
 }
 
@@ -59,7 +69,7 @@ impl fmt::Display for Transport {
     }
 }
 
-/// The name is not one of the six transports.
+/// The name is not one of the transports.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown transport")]
 pub struct UnknownTransport;
@@ -70,64 +80,103 @@ impl FromStr for Transport {
     fn from_str(name: &str) -> Result<Self, Self::Err> {
         Transport::ALL
             .into_iter()
+            .chain([Transport::Polling])
             .find(|t| t.as_str() == name)
             .ok_or(UnknownTransport)
     }
 }
 
-/// How one [`Router`](crate::Router) behaves: TornadIO's settings, plus the
-/// limits a server on the open internet needs.
+/// How one [`Router`](crate::Router) behaves: TornadIO's settings for 0.6
+/// clients, node's for current clients, and the limits a server on the
+/// open internet needs. Defaults are TornadIO's and node's.
 ///
-/// Build it with struct update syntax:
+/// Start from the default and change what you need:
 ///
 /// ```
 /// use std::time::Duration;
 /// use tornadio::{Settings, Transport};
 ///
-/// let settings = Settings {
-///     enabled_protocols: vec![Transport::WebSocket, Transport::XhrPolling],
-///     heartbeat_interval: Duration::from_secs(10),
-///     ..Settings::default()
-/// };
-/// # let _ = settings;
+/// let settings = Settings::default()
+///     .enabled_protocols([Transport::WebSocket, Transport::XhrPolling])
+///     .ping_interval(Duration::from_secs(10))
+///     .max_payload(100_000);
+/// assert_eq!(settings.ping_interval, Duration::from_secs(10));
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Settings {
-    /// Transports this router answers; requests for others get `403`.
+    /// 0.6 transports this router answers; requests for others get `403`.
     /// Default: all six.
     pub enabled_protocols: Vec<Transport>,
-    /// How often a polling session checks whether it expired. Default 15 s.
+    /// How often a 0.6 polling session checks whether it expired. Default 15 s.
     pub session_check_interval: Duration,
-    /// A polling session with no GET for this long is closed. Default 30 s.
+    /// A 0.6 polling session with no GET for this long is closed. Default 30 s.
     pub session_expiry: Duration,
-    /// Persistent transports (websocket, flashsocket, xhr-multipart,
+    /// 0.6 persistent transports (websocket, flashsocket, xhr-multipart,
     /// htmlfile) send a heartbeat `~h~N` after this long without other
     /// outgoing traffic. Default 12 s (the 0.6 client gives up after 15 s of
     /// silence).
     pub heartbeat_interval: Duration,
-    /// A client must echo a heartbeat within this time, or its session is
-    /// closed. Default 12 s.
+    /// A 0.6 client must echo a heartbeat within this time, or its session
+    /// is closed. Default 12 s.
     pub heartbeat_timeout: Duration,
-    /// An xhr-polling or jsonp-polling GET with nothing to send is answered
-    /// empty after this long. Default 20 s (the client's own timeout is 25 s).
+    /// A 0.6 xhr-polling or jsonp-polling GET with nothing to send is
+    /// answered empty after this long. Default 20 s (the client's own
+    /// timeout is 25 s).
     pub xhr_polling_timeout: Duration,
     /// Origins allowed to connect (`scheme://host[:port]`, as in the `Origin`
-    /// header; `"*"` allows any). `None` allows any origin. Requests without
-    /// an `Origin` header, and same-origin requests (an `Origin` naming the
-    /// `Host` the request was sent to), are always allowed; others get `403`
-    /// on every transport. Default `None`.
+    /// header; `"*"` allows any). `None` allows any origin, without
+    /// credentials. Listed origins (all, with `"*"`) also get
+    /// `Access-Control-Allow-Credentials`. Requests without an `Origin`
+    /// header, and same-origin requests, are always allowed; others get
+    /// `403`. Default `None`.
     pub allowed_origins: Option<Vec<String>>,
-    /// Largest accepted WebSocket message, in bytes. Default 1 MiB.
+    /// Largest accepted 0.6 WebSocket message, in bytes. Default 1 MiB.
     pub max_message_size: usize,
-    /// Largest accepted POST body, in bytes; larger bodies get `413`.
+    /// Largest accepted 0.6 POST body, in bytes; larger bodies get `413`.
     /// Default 1 MiB.
     pub max_body_size: usize,
-    /// Largest outgoing queue of one session, in bytes. A client that stops
+    /// Largest outgoing queue of one client, in bytes. A client that stops
     /// reading and lets its queue grow past this is disconnected. Default 1 MiB.
     pub max_queued_bytes: usize,
-    /// Most sessions this router holds at once; beyond it new sessions get
-    /// `503`. Default `None` (no limit).
+    /// Most sessions this router holds at once, per generation; beyond it
+    /// new sessions get `503`. Default `None` (no limit).
     pub max_sessions: Option<usize>,
+    /// Engine.IO: how often the server pings a v4 client, and how often a
+    /// v3 client must ping. Default 25 s (node's `pingInterval`).
+    pub ping_interval: Duration,
+    /// Engine.IO: how long a ping may go unanswered before the session
+    /// closes. Default 20 s (node's `pingTimeout`).
+    pub ping_timeout: Duration,
+    /// Engine.IO: how long an upgrade from polling to WebSocket may take;
+    /// an unfinished upgrade is dropped and polling goes on. Default 10 s
+    /// (node's `upgradeTimeout`).
+    pub upgrade_timeout: Duration,
+    /// Engine.IO: the largest POST body or WebSocket message, in bytes
+    /// (node's `maxHttpBufferSize`); a larger POST gets `413`, a larger
+    /// WebSocket message closes the session. Default 1,000,000.
+    pub max_payload: usize,
+    /// Engine.IO transports this router answers: [`Transport::Polling`]
+    /// and [`Transport::WebSocket`]. Default both.
+    pub engine_transports: Vec<Transport>,
+    /// Engine.IO: whether polling clients may upgrade to WebSocket.
+    /// Default `true`.
+    pub allow_upgrades: bool,
+    /// Whether Engine.IO v3 clients (socket.io-client 1.x and 2.x) are
+    /// served. Default `true`: every generation is served.
+    pub allow_eio3: bool,
+    /// Socket.IO: a client that joined no namespace within this time is
+    /// disconnected. Default 45 s (node's `connectTimeout`).
+    pub connect_timeout: Duration,
+    /// Socket.IO: the most binary attachments one packet may announce.
+    /// Default 10.
+    pub max_attachments: usize,
+    /// Socket.IO: the most namespaces one client may join at once.
+    /// Default 100.
+    pub max_namespaces_per_client: usize,
+    /// Socket.IO: how long [`Socket::emit_with_ack`](crate::Socket::emit_with_ack)
+    /// and broadcasts with acks wait by default. Default 10 s.
+    pub ack_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -144,11 +193,112 @@ impl Default for Settings {
             max_body_size: 1 << 20,
             max_queued_bytes: 1 << 20,
             max_sessions: None,
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+            upgrade_timeout: Duration::from_secs(10),
+            max_payload: 1_000_000,
+            engine_transports: vec![Transport::Polling, Transport::WebSocket],
+            allow_upgrades: true,
+            allow_eio3: true,
+            connect_timeout: Duration::from_secs(45),
+            max_attachments: 10,
+            max_namespaces_per_client: 100,
+            ack_timeout: Duration::from_secs(10),
         }
     }
 }
 
+/// Builder methods, one per field.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
+        impl Settings {
+            $(
+                $(#[$doc])*
+                pub fn $name(mut self, value: $ty) -> Settings {
+                    self.$name = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+setters! {
+    /// Sets [`session_check_interval`](Settings::session_check_interval).
+    session_check_interval: Duration;
+    /// Sets [`session_expiry`](Settings::session_expiry).
+    session_expiry: Duration;
+    /// Sets [`heartbeat_interval`](Settings::heartbeat_interval).
+    heartbeat_interval: Duration;
+    /// Sets [`heartbeat_timeout`](Settings::heartbeat_timeout).
+    heartbeat_timeout: Duration;
+    /// Sets [`xhr_polling_timeout`](Settings::xhr_polling_timeout).
+    xhr_polling_timeout: Duration;
+    /// Sets [`max_message_size`](Settings::max_message_size).
+    max_message_size: usize;
+    /// Sets [`max_body_size`](Settings::max_body_size).
+    max_body_size: usize;
+    /// Sets [`max_queued_bytes`](Settings::max_queued_bytes).
+    max_queued_bytes: usize;
+    /// Sets [`max_sessions`](Settings::max_sessions).
+    max_sessions: Option<usize>;
+    /// Sets [`ping_interval`](Settings::ping_interval).
+    ping_interval: Duration;
+    /// Sets [`ping_timeout`](Settings::ping_timeout).
+    ping_timeout: Duration;
+    /// Sets [`upgrade_timeout`](Settings::upgrade_timeout).
+    upgrade_timeout: Duration;
+    /// Sets [`max_payload`](Settings::max_payload).
+    max_payload: usize;
+    /// Sets [`allow_upgrades`](Settings::allow_upgrades).
+    allow_upgrades: bool;
+    /// Sets [`allow_eio3`](Settings::allow_eio3).
+    allow_eio3: bool;
+    /// Sets [`connect_timeout`](Settings::connect_timeout).
+    connect_timeout: Duration;
+    /// Sets [`max_attachments`](Settings::max_attachments).
+    max_attachments: usize;
+    /// Sets [`max_namespaces_per_client`](Settings::max_namespaces_per_client).
+    max_namespaces_per_client: usize;
+    /// Sets [`ack_timeout`](Settings::ack_timeout).
+    ack_timeout: Duration;
+}
+
 impl Settings {
+    /// Sets [`enabled_protocols`](Settings::enabled_protocols).
+    pub fn enabled_protocols(
+        mut self,
+        transports: impl IntoIterator<Item = Transport>,
+    ) -> Settings {
+        self.enabled_protocols = transports.into_iter().collect();
+        self
+    }
+
+    /// Sets [`engine_transports`](Settings::engine_transports).
+    pub fn engine_transports(
+        mut self,
+        transports: impl IntoIterator<Item = Transport>,
+    ) -> Settings {
+        self.engine_transports = transports.into_iter().collect();
+        self
+    }
+
+    /// Sets [`allowed_origins`](Settings::allowed_origins) to a list.
+    pub fn allowed_origins<S: Into<String>>(
+        mut self,
+        origins: impl IntoIterator<Item = S>,
+    ) -> Settings {
+        self.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Allows any origin: [`allowed_origins`](Settings::allowed_origins)
+    /// `None`.
+    pub fn any_origin(mut self) -> Settings {
+        self.allowed_origins = None;
+        self
+    }
+
     /// The same settings with every clock at 1 ms at least: a zero interval
     /// would make a session's timers spin.
     pub(crate) fn sane(mut self) -> Settings {
@@ -158,6 +308,11 @@ impl Settings {
         at_least(&mut self.heartbeat_interval);
         at_least(&mut self.heartbeat_timeout);
         at_least(&mut self.xhr_polling_timeout);
+        at_least(&mut self.ping_interval);
+        at_least(&mut self.ping_timeout);
+        at_least(&mut self.upgrade_timeout);
+        at_least(&mut self.connect_timeout);
+        at_least(&mut self.ack_timeout);
         self
     }
 
@@ -165,12 +320,30 @@ impl Settings {
         self.enabled_protocols.contains(&transport)
     }
 
-    pub(crate) fn origin_allowed(&self, origin: &str) -> bool {
+    pub(crate) fn engine_transport_enabled(&self, transport: Transport) -> bool {
+        self.engine_transports.contains(&transport)
+    }
+
+    /// Whether `origin` is allowed, and whether with credentials.
+    pub(crate) fn origin_policy(&self, origin: &str) -> OriginPolicy {
         match &self.allowed_origins {
-            None => true,
-            Some(list) => list.iter().any(|o| o == origin || o == "*"),
+            None => OriginPolicy::Allowed,
+            Some(list) if list.iter().any(|o| o == origin || o == "*") => {
+                OriginPolicy::Credentialed
+            }
+            Some(_) => OriginPolicy::Refused,
         }
     }
+}
+
+/// What the settings say of one origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OriginPolicy {
+    /// Any origin may connect, without credentials.
+    Allowed,
+    /// A listed origin: allowed with credentials.
+    Credentialed,
+    Refused,
 }
 
 #[cfg(test)]

@@ -155,10 +155,7 @@ impl Harness {
 
 /// Echo settings, with nothing short that a test does not wait on.
 fn settings() -> Settings {
-    Settings {
-        xhr_polling_timeout: Duration::from_secs(8),
-        ..Settings::default()
-    }
+    Settings::default().xhr_polling_timeout(Duration::from_secs(8))
 }
 
 /// A websocket session still echoes.
@@ -297,11 +294,7 @@ async fn raw_websocket(addr: SocketAddr) -> TcpStream {
 
 #[tokio::test]
 async fn a_websocket_message_over_max_message_size_closes_the_session() {
-    let mut h = Harness::start(Settings {
-        max_message_size: 4096,
-        ..settings()
-    })
-    .await;
+    let mut h = Harness::start(settings().max_message_size(4096)).await;
     let mut bystander = h.ws().await;
     let mut client = h.ws().await;
     // Up to the limit is fine.
@@ -322,11 +315,7 @@ async fn a_websocket_message_over_max_message_size_closes_the_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_client_that_never_reads_is_closed_once_its_queue_is_full() {
     const LIMIT: usize = 64 * 1024;
-    let mut h = Harness::start(Settings {
-        max_queued_bytes: LIMIT,
-        ..settings()
-    })
-    .await;
+    let mut h = Harness::start(settings().max_queued_bytes(LIMIT)).await;
     let mut bystander = h.ws().await;
     // This client never reads again: what the server sends fills the TCP
     // buffers, then the session's queue.
@@ -345,11 +334,7 @@ async fn a_websocket_client_that_never_reads_is_closed_once_its_queue_is_full() 
 #[tokio::test]
 async fn a_polling_client_that_stops_polling_is_closed_once_its_queue_is_full() {
     const LIMIT: usize = 64 * 1024;
-    let mut h = Harness::start(Settings {
-        max_queued_bytes: LIMIT,
-        ..settings()
-    })
-    .await;
+    let mut h = Harness::start(settings().max_queued_bytes(LIMIT)).await;
     let bystander = h.xhr().await;
     let id = h.xhr().await;
     let socket = h.router.sockets().get(&id).expect("a live session");
@@ -375,11 +360,7 @@ async fn a_polling_client_that_stops_polling_is_closed_once_its_queue_is_full() 
 
 #[tokio::test]
 async fn sessions_past_max_sessions_get_503_on_every_transport() {
-    let mut h = Harness::start(Settings {
-        max_sessions: Some(3),
-        ..settings()
-    })
-    .await;
+    let mut h = Harness::start(settings().max_sessions(Some(3))).await;
     let first = h.ws().await;
     let _second = h.ws().await;
     let polling = h.xhr().await;
@@ -480,11 +461,11 @@ async fn a_websocket_upgrade_that_never_ends_is_dropped() {
 
 #[tokio::test]
 async fn an_upgraded_websocket_that_never_speaks_is_closed_by_its_heartbeat() {
-    let mut h = Harness::start(Settings {
-        heartbeat_interval: Duration::from_millis(100),
-        heartbeat_timeout: Duration::from_millis(500),
-        ..settings()
-    })
+    let mut h = Harness::start(
+        settings()
+            .heartbeat_interval(Duration::from_millis(100))
+            .heartbeat_timeout(Duration::from_millis(500)),
+    )
     .await;
     // The upgrade completes, then the client neither reads nor writes.
     let stream = raw_websocket(h.addr()).await;
@@ -539,7 +520,7 @@ impl Connection for Panicky {
         }
     }
 
-    async fn on_close(&mut self, socket: &Socket) {
+    async fn on_close(&mut self, socket: &Socket, _reason: tornadio::DisconnectReason) {
         let _ = self.events.send(Event::Close {
             id: socket.id().to_owned(),
         });
@@ -921,14 +902,14 @@ async fn open_one(server: &TestServer, n: usize) -> Held {
 async fn five_hundred_sessions_on_mixed_transports_dropped_abruptly_all_close_exactly_once() {
     const SESSIONS: usize = 500;
     let (router, mut events) = recorder_router();
-    let router = router.settings(Settings {
-        session_expiry: Duration::from_millis(300),
-        session_check_interval: Duration::from_millis(100),
-        heartbeat_interval: Duration::from_millis(200),
-        heartbeat_timeout: Duration::from_secs(1),
-        xhr_polling_timeout: Duration::from_secs(8),
-        ..Settings::default()
-    });
+    let router = router.settings(
+        Settings::default()
+            .session_expiry(Duration::from_millis(300))
+            .session_check_interval(Duration::from_millis(100))
+            .heartbeat_interval(Duration::from_millis(200))
+            .heartbeat_timeout(Duration::from_secs(1))
+            .xhr_polling_timeout(Duration::from_secs(8)),
+    );
     let sockets = router.sockets();
     let server = serve_with(axum::Router::new().merge(router), Duration::from_secs(30)).await;
 
@@ -1061,11 +1042,7 @@ async fn shutdown_closes_sessions_on_every_transport_with_on_close() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_htmlfile_client_that_never_reads_loses_its_session_and_connection() {
     const LIMIT: usize = 64 * 1024;
-    let mut h = Harness::start(Settings {
-        max_queued_bytes: LIMIT,
-        ..settings()
-    })
-    .await;
+    let mut h = Harness::start(settings().max_queued_bytes(LIMIT)).await;
     let mut stream = client::get("/socket.io/htmlfile//1").start(h.addr()).await;
     assert_eq!(stream.head().await.status, 200);
     let id = match next_event(&mut h.events).await {
@@ -1106,7 +1083,7 @@ impl Connection for SlowOpen {
 
     async fn on_message(&mut self, _: &Socket, _: Message) {}
 
-    async fn on_close(&mut self, socket: &Socket) {
+    async fn on_close(&mut self, socket: &Socket, _reason: tornadio::DisconnectReason) {
         let _ = self.events.send(Event::Close {
             id: socket.id().to_owned(),
         });
@@ -1126,11 +1103,11 @@ async fn a_client_gone_while_on_open_runs_still_gets_on_close() {
             release: std::sync::Arc::clone(&release),
         }
     })
-    .settings(Settings {
-        session_expiry: Duration::from_millis(300),
-        session_check_interval: Duration::from_millis(100),
-        ..settings()
-    });
+    .settings(
+        settings()
+            .session_expiry(Duration::from_millis(300))
+            .session_check_interval(Duration::from_millis(100)),
+    );
     let sockets = router.sockets();
     let server = serve_with(axum::Router::new().merge(router), Duration::from_secs(30)).await;
     for path in ["/socket.io/xhr-polling//1", "/socket.io/htmlfile//1"] {

@@ -107,11 +107,9 @@ async fn send_of_a_list_is_one_write_of_several_frames() {
 #[tokio::test]
 async fn heartbeats_are_sent_echoed_and_missing_echoes_close_the_session() {
     let (router, mut events) = recorder_router();
-    let settings = Settings {
-        heartbeat_interval: Duration::from_millis(100),
-        heartbeat_timeout: Duration::from_millis(300),
-        ..Settings::default()
-    };
+    let settings = Settings::default()
+        .heartbeat_interval(Duration::from_millis(100))
+        .heartbeat_timeout(Duration::from_millis(300));
     let router = router.settings(settings);
     let server = serve(axum::Router::new().merge(router.clone())).await;
 
@@ -222,10 +220,8 @@ async fn two_routers_and_the_application_share_one_server() {
 #[tokio::test]
 async fn disabled_and_unknown_transports_are_refused() {
     let (router, _events) = recorder_router();
-    let router = router.settings(Settings {
-        enabled_protocols: vec![Transport::XhrPolling],
-        ..Settings::default()
-    });
+    let router =
+        router.settings(Settings::default().enabled_protocols(vec![Transport::XhrPolling]));
     let server = serve(axum::Router::new().merge(router)).await;
     let disabled = http_get(server.addr, "/socket.io/websocket").await;
     assert!(disabled.starts_with("HTTP/1.1 403"), "{disabled}");

@@ -31,7 +31,7 @@ impl Connection for Participant {
         socket.sockets().broadcast(message);
     }
 
-    async fn on_close(&mut self, socket: &Socket) {
+    async fn on_close(&mut self, socket: &Socket, _reason: tornadio::DisconnectReason) {
         tracing::info!("left");
         socket
             .sockets()
@@ -46,17 +46,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The seed's chatroom protocols, plus jsonp-polling and htmlfile so that
     // every browser finds one.
-    let settings = Settings {
-        enabled_protocols: vec![
-            Transport::WebSocket,
-            Transport::FlashSocket,
-            Transport::XhrMultipart,
-            Transport::XhrPolling,
-            Transport::JsonpPolling,
-            Transport::HtmlFile,
-        ],
-        ..Settings::default()
-    };
+    let settings = Settings::default().enabled_protocols(vec![
+        Transport::WebSocket,
+        Transport::FlashSocket,
+        Transport::XhrMultipart,
+        Transport::XhrPolling,
+        Transport::JsonpPolling,
+        Transport::HtmlFile,
+    ]);
     let chat = Router::new(|| Participant).settings(settings);
 
     let app = common::pages(include_str!("index.html")).merge(chat);

@@ -28,30 +28,56 @@ pub struct Options {
     pub port: u16,
     /// `--flash-policy-port`: the Flash policy port (default 843; 0 turns it off).
     pub flash_policy_port: Option<u16>,
+    /// The example's own flags, as given (`--name value`).
+    pub extra: Vec<(String, String)>,
 }
 
 impl Options {
     /// Parses `std::env::args()`, exiting with a usage message on bad input.
     pub fn from_args(name: &str) -> Options {
-        match Options::parse(std::env::args().skip(1)) {
+        Options::from_args_with(name, &[])
+    }
+
+    /// As [`from_args`](Self::from_args), also taking the example's own
+    /// flags, each `(flag, help)`.
+    pub fn from_args_with(name: &str, flags: &[(&str, &str)]) -> Options {
+        match Options::parse_with(std::env::args().skip(1), flags) {
             Ok(Some(options)) => options,
             Ok(None) => {
-                println!("{}", usage(name));
+                println!("{}", usage(name, flags));
                 std::process::exit(0);
             }
             Err(error) => {
-                eprintln!("{name}: {error}\n\n{}", usage(name));
+                eprintln!("{name}: {error}\n\n{}", usage(name, flags));
                 std::process::exit(2);
             }
         }
     }
 
+    /// The value of one of the example's own flags.
+    #[allow(dead_code)]
+    pub fn flag(&self, name: &str) -> Option<&str> {
+        self.extra
+            .iter()
+            .find(|(flag, _)| flag == name)
+            .map(|(_, value)| value.as_str())
+    }
+
     /// Parses the arguments after the program name; `Ok(None)` means `--help`.
+    #[cfg(test)]
     fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
+        Options::parse_with(args, &[])
+    }
+
+    fn parse_with(
+        args: impl IntoIterator<Item = String>,
+        flags: &[(&str, &str)],
+    ) -> Result<Option<Options>, String> {
         let mut options = Options {
             address: IpAddr::from([0, 0, 0, 0]),
             port: 8001,
             flash_policy_port: Some(843),
+            extra: Vec::new(),
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -81,6 +107,10 @@ impl Options {
                     let port = parse_port("--flash-policy-port", &value()?)?;
                     options.flash_policy_port = (port != 0).then_some(port);
                 }
+                other if flags.iter().any(|(flag, _)| *flag == other) => {
+                    let value = value()?;
+                    options.extra.push((other.to_owned(), value));
+                }
                 _ => return Err(format!("unknown argument: {arg}")),
             }
         }
@@ -93,13 +123,18 @@ fn parse_port(flag: &str, text: &str) -> Result<u16, String> {
         .map_err(|_| format!("{flag}: not a port number: {text}"))
 }
 
-fn usage(name: &str) -> String {
+fn usage(name: &str, flags: &[(&str, &str)]) -> String {
+    let own: String = flags
+        .iter()
+        .map(|(flag, help)| format!("{flag:<26} {help}\n"))
+        .collect();
     format!(
-        "usage: cargo run --example {name} -- [--address IP] [--port PORT] [--flash-policy-port PORT]\n\
+        "usage: cargo run --example {name} -- [OPTIONS]\n\
          \n\
          --address IP               address to listen on (default 0.0.0.0)\n\
          --port PORT                HTTP port (default 8001, 0 picks a free port)\n\
          --flash-policy-port PORT   Flash policy server port (default 843, 0 turns it off)\n\
+         {own}\
          \n\
          Set RUST_LOG (e.g. RUST_LOG=tornadio=trace) to see more."
     )

@@ -28,7 +28,7 @@ impl Connection for Echo {
         let _ = socket.send(message);
     }
 
-    async fn on_close(&mut self, _socket: &Socket) {
+    async fn on_close(&mut self, _socket: &Socket, _reason: tornadio::DisconnectReason) {
         tracing::info!("disconnected");
     }
 }

@@ -1,1 +1,5 @@
+//! Pure codecs: text and bytes in, values out. No tokio, no clocks, no IO.
+
+pub(crate) mod engine;
 pub(crate) mod legacy;
+pub(crate) mod packet;

@@ -46,7 +46,7 @@ pub struct Recorder {
 impl Connection for Recorder {
     async fn on_open(&mut self, socket: &Socket, info: &OpenInfo) -> Result<(), Refused> {
         if self.refuse {
-            return Err(Refused);
+            return Err(Refused::new());
         }
         let _ = self.events.send(Event::Open {
             id: socket.id().to_owned(),
@@ -68,7 +68,7 @@ impl Connection for Recorder {
         let _ = socket.send(message);
     }
 
-    async fn on_close(&mut self, socket: &Socket) {
+    async fn on_close(&mut self, socket: &Socket, _reason: tornadio::DisconnectReason) {
         let id = socket.id().to_owned();
         let event = if socket.send("too late").is_err() {
             Event::Close { id }

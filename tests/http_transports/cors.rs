@@ -11,10 +11,7 @@ const GOOD: &str = "http://good.example:8080";
 const EVIL: &str = "http://evil.example";
 
 fn allow_list() -> Settings {
-    Settings {
-        allowed_origins: Some(vec![GOOD.to_owned()]),
-        ..patient()
-    }
+    patient().allowed_origins(vec![GOOD.to_owned()])
 }
 
 fn websocket_upgrade(origin: &str) -> client::Request {
@@ -58,7 +55,11 @@ async fn allowed_cross_origin_requests_get_their_origin_back() {
         .send(h.addr())
         .await;
     assert_eq!(opening.header("access-control-allow-origin"), Some(GOOD));
-    assert_eq!(opening.header("access-control-allow-credentials"), None);
+    // A listed origin may send its cookies.
+    assert_eq!(
+        opening.header("access-control-allow-credentials"),
+        Some("true")
+    );
     let id = opening.messages()[0].clone();
     h.opened(&id).await;
     let posted = client::post(

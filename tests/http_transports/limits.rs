@@ -9,10 +9,7 @@ use crate::{Harness, patient};
 const LIMIT: usize = 1024;
 
 fn small_bodies() -> Settings {
-    Settings {
-        max_body_size: LIMIT,
-        ..patient()
-    }
+    patient().max_body_size(LIMIT)
 }
 
 /// Checks that session `id` still takes messages and echoes them.

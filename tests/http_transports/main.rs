@@ -23,37 +23,27 @@ use common::{Event, TestServer, next_event, recorder_router, serve};
 /// Settings for tests that never wait on a clock: a GET left waiting is
 /// always woken by a message well before its polling timeout.
 pub fn patient() -> Settings {
-    Settings {
-        xhr_polling_timeout: Duration::from_secs(8),
-        ..Settings::default()
-    }
+    Settings::default().xhr_polling_timeout(Duration::from_secs(8))
 }
 
 /// A short polling timeout; nothing else short, so that a loaded machine
 /// cannot expire a session between two requests of a test.
 pub fn short_polls() -> Settings {
-    Settings {
-        xhr_polling_timeout: Duration::from_millis(200),
-        ..Settings::default()
-    }
+    Settings::default().xhr_polling_timeout(Duration::from_millis(200))
 }
 
 /// Polling sessions expire quickly.
 pub fn short_expiry() -> Settings {
-    Settings {
-        session_expiry: Duration::from_millis(300),
-        session_check_interval: Duration::from_millis(100),
-        ..patient()
-    }
+    patient()
+        .session_expiry(Duration::from_millis(300))
+        .session_check_interval(Duration::from_millis(100))
 }
 
 /// Persistent transports beat often; a beat must be echoed within a second.
 pub fn short_heartbeats() -> Settings {
-    Settings {
-        heartbeat_interval: Duration::from_millis(100),
-        heartbeat_timeout: Duration::from_secs(1),
-        ..patient()
-    }
+    patient()
+        .heartbeat_interval(Duration::from_millis(100))
+        .heartbeat_timeout(Duration::from_secs(1))
 }
 
 /// A server of recording echo connections.

@@ -131,20 +131,25 @@ async fn a_session_without_gets_expires_and_on_close_runs_once() {
     .send(h.addr())
     .await;
     assert!((400..500).contains(&late.status), "status {}", late.status);
-    h.server.shutdown().await;
+    let Harness {
+        server,
+        sockets,
+        mut events,
+    } = h;
+    server.shutdown().await;
+    // The last handle on the router goes; its event channel then closes.
+    drop(sockets);
     // on_close ran once: shutting the server down did not call it again.
-    if let Some(event) = h.events.recv().await {
+    if let Some(event) = events.recv().await {
         panic!("unexpected event {event:?}");
     }
 }
 
 #[tokio::test]
 async fn a_session_does_not_expire_while_a_get_waits() {
-    let settings = tornadio::Settings {
-        xhr_polling_timeout: std::time::Duration::from_millis(1500),
-        session_expiry: std::time::Duration::from_millis(500),
-        ..short_expiry()
-    };
+    let settings = short_expiry()
+        .xhr_polling_timeout(std::time::Duration::from_millis(1500))
+        .session_expiry(std::time::Duration::from_millis(500));
     let mut h = Harness::start(settings).await;
     let id = h.open_xhr().await;
     // This GET waits three times the expiry.
@@ -286,11 +291,11 @@ async fn a_connection_refused_by_the_application_gets_403_and_no_session() {
 #[tokio::test]
 async fn disabled_transports_and_sessions_over_the_limit_are_refused() {
     use tornadio::Transport;
-    let mut h = Harness::start(tornadio::Settings {
-        enabled_protocols: vec![Transport::WebSocket, Transport::XhrPolling],
-        max_sessions: Some(1),
-        ..patient()
-    })
+    let mut h = Harness::start(
+        patient()
+            .enabled_protocols(vec![Transport::WebSocket, Transport::XhrPolling])
+            .max_sessions(Some(1)),
+    )
     .await;
     for path in [
         "/socket.io/jsonp-polling//1/0",

@@ -14,10 +14,11 @@ use futures_util::future::BoxFuture;
 use http::{Method, Request, Response};
 
 use super::{Carrier, js_string, post, text_response};
+use crate::DisconnectReason;
 use crate::Transport;
 use crate::error::Reject;
-use crate::router::{Core, Route};
-use crate::session::{CloseReason, Session};
+use crate::legacy::session::Session;
+use crate::legacy::{Core, Route};
 
 /// IE renders nothing of an htmlfile stream before this much arrived.
 const HTMLFILE_PADDING: usize = 256;
@@ -102,12 +103,12 @@ impl Streaming {
 /// (the client went away, or the session closed and the stream drained).
 struct Stream {
     session: Arc<Session>,
-    _carrying: crate::session::RequestGuard,
+    _carrying: crate::legacy::session::RequestGuard,
 }
 
 impl Drop for Stream {
     fn drop(&mut self) {
-        self.session.close(CloseReason::TransportClosed);
+        self.session.close(DisconnectReason::TransportClose);
     }
 }
 

@@ -15,7 +15,7 @@ use http::{Request, Response};
 
 use crate::Transport;
 use crate::error::Reject;
-use crate::router::{Core, Route};
+use crate::legacy::{Core, Route};
 
 /// How one transport answers the requests addressed to it.
 pub(crate) trait Carrier: Sync {
@@ -33,29 +33,16 @@ pub(crate) trait Carrier: Sync {
 pub(crate) fn carrier(transport: Transport) -> &'static dyn Carrier {
     match transport {
         Transport::WebSocket | Transport::FlashSocket => &websocket::WebSocket,
-        Transport::XhrPolling => &polling::Polling::Xhr,
+        Transport::XhrPolling | Transport::Polling => &polling::Polling::Xhr,
         Transport::JsonpPolling => &polling::Polling::Jsonp,
         Transport::HtmlFile => &streaming::Streaming::HtmlFile,
         Transport::XhrMultipart => &streaming::Streaming::Multipart,
     }
 }
 
-/// A payload as a JavaScript string literal that is safe inside an HTML
-/// `<script>` element: it cannot end the element (`</script>`), open a
-/// comment, or break the string (U+2028, U+2029).
+/// A payload as a JavaScript string literal safe inside `<script>`.
 pub(crate) fn js_string(payload: &str) -> String {
-    let json = serde_json::Value::from(payload).to_string();
-    let mut out = String::with_capacity(json.len() + 8);
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::js::string_literal(payload)
 }
 
 fn text_response(content_type: &'static str, body: impl Into<Body>) -> Response<Body> {
@@ -74,23 +61,4 @@ fn text_response(content_type: &'static str, body: impl Into<Body>) -> Response<
         http::HeaderValue::from_static("nosniff"),
     );
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn js_strings_cannot_escape_their_script() {
-        assert_eq!(js_string("a\"b"), r#""a\"b""#);
-        let hostile = js_string("</script><script>alert(1)</script>\u{2028}\u{2029}<!--");
-        assert!(!hostile.contains('<'));
-        assert!(!hostile.contains('\u{2028}'));
-        assert!(!hostile.contains('\u{2029}'));
-        let back: String = serde_json::from_str(&hostile).unwrap();
-        assert_eq!(
-            back,
-            "</script><script>alert(1)</script>\u{2028}\u{2029}<!--"
-        );
-    }
 }

@@ -7,11 +7,11 @@ use axum::body::Body;
 use http::{Request, Response, header};
 use http_body_util::{BodyExt, Limited};
 
+use crate::DisconnectReason;
 use crate::Transport;
 use crate::error::Reject;
+use crate::legacy::Core;
 use crate::protocol::legacy;
-use crate::router::Core;
-use crate::session::CloseReason;
 
 /// How long a client may take to send a POST body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -51,7 +51,7 @@ pub(crate) async fn receive(
         .and_then(|data| decode(transport, &data))
         .map_err(|problem| {
             tracing::warn!(session = %id, %problem, "malformed POST; closing the session");
-            session.close(CloseReason::ProtocolError);
+            session.close(DisconnectReason::ParseError);
             Reject::BadRequest(problem)
         })?;
     if !session.deliver(frames).await {

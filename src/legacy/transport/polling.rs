@@ -15,8 +15,8 @@ use http::{Method, Request, Response};
 use super::{Carrier, js_string, post, text_response};
 use crate::Transport;
 use crate::error::Reject;
-use crate::router::{Core, Route};
-use crate::session::Session;
+use crate::legacy::session::Session;
+use crate::legacy::{Core, Route};
 
 pub(crate) enum Polling {
     Xhr,

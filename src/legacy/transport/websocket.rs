@@ -7,23 +7,18 @@ use std::time::Duration;
 use axum::body::Body;
 use futures_util::future::BoxFuture;
 use futures_util::{SinkExt, StreamExt};
-use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use hyper_util::rt::TokioIo;
+use http::{Method, Request, Response};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::error::ProtocolError;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::Carrier;
+use crate::DisconnectReason;
 use crate::error::Reject;
+use crate::legacy::session::Session;
+use crate::legacy::{Core, Route};
 use crate::protocol::legacy;
-use crate::router::{Core, Route};
-use crate::session::{CloseReason, Session};
 
-/// Read buffer per connection: small, so that many idle clients stay cheap.
-const READ_BUFFER: usize = 4 * 1024;
 /// How long a closing session's last output and close frame may take to go
 /// out: a client that does not read must not hold its connection open.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -41,7 +36,8 @@ impl Carrier for WebSocket {
             if request.method() != Method::GET {
                 return Err(Reject::Method);
             }
-            let key = handshake_key(&request)?;
+            let key = crate::ws::handshake_key(request.headers())
+                .map_err(|problem| Reject::BadRequest(problem.into()))?;
             let (mut parts, _) = request.into_parts();
             let upgrade = parts
                 .extensions
@@ -50,64 +46,18 @@ impl Carrier for WebSocket {
             let session = core
                 .open(route.transport, &parts, route.extra.clone())
                 .await?;
-            let config = WebSocketConfig::default()
-                .read_buffer_size(READ_BUFFER)
-                .write_buffer_size(0)
-                .max_message_size(Some(core.settings.max_message_size))
-                .max_frame_size(Some(core.settings.max_message_size));
-            tokio::spawn(async move {
-                match upgrade.await {
-                    Ok(upgraded) => {
-                        let io = TokioIo::new(upgraded);
-                        let ws =
-                            WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-                        carry(&session, ws).await;
-                    }
-                    Err(error) => tracing::debug!(session = %session.id, %error, "upgrade failed"),
+            let max = core.settings.max_message_size;
+            // Tracked by the server, so that shutdown waits for the close
+            // frame to go out.
+            crate::context::spawn(crate::context::of(&parts), async move {
+                if let Some(ws) = crate::ws::accept(upgrade, max).await {
+                    carry(&session, ws).await;
                 }
-                session.close(CloseReason::TransportClosed);
+                session.close(DisconnectReason::TransportClose);
             });
-            let mut response = Response::new(Body::empty());
-            *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-            let headers = response.headers_mut();
-            headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-            headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-            headers.insert(
-                header::SEC_WEBSOCKET_ACCEPT,
-                HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
-                    .map_err(|_| Reject::BadRequest("bad key".into()))?,
-            );
-            Ok(response)
+            Ok(crate::ws::accept_response(&key))
         })
     }
-}
-
-/// The `Sec-WebSocket-Key` of a valid RFC 6455 upgrade request.
-fn handshake_key(request: &Request<Body>) -> Result<String, Reject> {
-    let headers = request.headers();
-    let has_token = |name: header::HeaderName, token: &str| {
-        headers.get_all(name).iter().any(|v| {
-            v.to_str()
-                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-        })
-    };
-    if !has_token(header::UPGRADE, "websocket") || !has_token(header::CONNECTION, "upgrade") {
-        return Err(Reject::BadRequest("expected a WebSocket upgrade".into()));
-    }
-    if headers
-        .get(header::SEC_WEBSOCKET_VERSION)
-        .map(|v| v.as_bytes())
-        != Some(b"13")
-    {
-        return Err(Reject::BadRequest(
-            "only WebSocket version 13 is spoken".into(),
-        ));
-    }
-    headers
-        .get(header::SEC_WEBSOCKET_KEY)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .ok_or_else(|| Reject::BadRequest("missing Sec-WebSocket-Key".into()))
 }
 
 /// Moves payloads both ways until either side ends.
@@ -174,7 +124,7 @@ async fn receive(session: &Session, incoming: Option<Result<WsMessage, WsError>>
         Some(Ok(WsMessage::Binary(_))) => "binary message on a text protocol".to_owned(),
         Some(Ok(WsMessage::Close(_))) | None => return false,
         Some(Ok(_)) => return true,
-        Some(Err(error)) if is_violation(&error) => {
+        Some(Err(error)) if crate::ws::is_violation(&error) => {
             format!("websocket protocol violation: {error}")
         }
         Some(Err(error)) => {
@@ -183,25 +133,15 @@ async fn receive(session: &Session, incoming: Option<Result<WsMessage, WsError>>
         }
     };
     tracing::warn!(session = %session.id, %violation, "closing the session");
-    session.close(CloseReason::ProtocolError);
+    session.close(DisconnectReason::ParseError);
     false
-}
-
-/// Whether a read error is the client breaking the protocol (an oversized
-/// message, invalid UTF-8, a malformed frame) rather than the connection
-/// ending, with or without a close frame.
-fn is_violation(error: &WsError) -> bool {
-    match error {
-        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => false,
-        WsError::Capacity(_) | WsError::Utf8(_) | WsError::Protocol(_) => true,
-        _ => false,
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Transport;
+    use tokio_tungstenite::tungstenite::protocol::Role;
 
     /// A client that stops reading blocks the server's writes; closing its
     /// session must still end the connection, not leave it waiting forever.
@@ -220,7 +160,7 @@ mod tests {
         while session.outbox.queued_len() > 0 {
             tokio::task::yield_now().await;
         }
-        session.close(CloseReason::QueueFull);
+        session.close(DisconnectReason::SlowClient);
         tokio::time::timeout(CLOSE_GRACE * 5, carrying)
             .await
             .expect("the connection ends although its client never reads")

@@ -1,7 +1,6 @@
 //! A session's outgoing queue: encoded frames in order, bounded in bytes.
 
 use std::sync::Mutex;
-use std::time::Instant;
 
 use tokio::sync::Notify;
 
@@ -25,8 +24,6 @@ pub(crate) struct Outbox {
 struct State {
     queued: String,
     closed: bool,
-    /// When something was last queued; heartbeats wait while traffic flows.
-    last_push: Instant,
 }
 
 impl Outbox {
@@ -35,7 +32,6 @@ impl Outbox {
             state: Mutex::new(State {
                 queued: initial,
                 closed: false,
-                last_push: Instant::now(),
             }),
             ready: Notify::new(),
             limit,
@@ -59,15 +55,23 @@ impl Outbox {
                 return Err(PushError::Full);
             }
             state.queued.push_str(frames);
-            state.last_push = Instant::now();
         }
         self.ready.notify_one();
         Ok(())
     }
 
-    /// When something was last queued.
-    pub(crate) fn last_push(&self) -> Instant {
-        self.lock().last_push
+    /// Appends a control frame (a heartbeat) even past the limit; `false`
+    /// once closed.
+    pub(crate) fn push_control(&self, frames: &str) -> bool {
+        {
+            let mut state = self.lock();
+            if state.closed {
+                return false;
+            }
+            state.queued.push_str(frames);
+        }
+        self.ready.notify_one();
+        true
     }
 
     /// Everything queued, if anything is; the queue is then empty.

@@ -5,22 +5,23 @@
 //! persistent transports, expiry for polling ones, and the final
 //! `on_close`, called exactly once.
 
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
 
-use super::{CloseReason, Session};
-use crate::connection::{Connection, OpenInfo};
+use super::Session;
+use crate::connection::OpenInfo;
+use crate::engine::later;
+use crate::legacy::Registry;
+use crate::panic::guarded;
 use crate::protocol::legacy::{self, Frame};
-use crate::{Message, Settings, Socket};
+use crate::socket::namespace::DynConnection;
+use crate::{DisconnectReason, Message, Settings, Socket};
 
 /// Everything a session's task needs, handed over when it starts.
-pub(crate) struct Actor<C> {
-    pub(crate) connection: C,
+pub(crate) struct Actor {
+    pub(crate) connection: Box<dyn DynConnection>,
     pub(crate) opening: Opening,
 }
 
@@ -31,22 +32,13 @@ pub(crate) struct Opening {
     pub(crate) info: OpenInfo,
     pub(crate) inbox: mpsc::Receiver<Vec<Frame>>,
     pub(crate) settings: Arc<Settings>,
+    /// Where the session is listed by id, for its transports.
+    pub(crate) registry: Registry,
     /// Told whether `on_open` accepted the connection.
     pub(crate) opened: oneshot::Sender<bool>,
 }
 
-/// Runs a user callback; a panic in it is caught and reported as `None`.
-async fn guarded<T>(socket: &Socket, callback: &str, future: impl Future<Output = T>) -> Option<T> {
-    match AssertUnwindSafe(future).catch_unwind().await {
-        Ok(value) => Some(value),
-        Err(_) => {
-            tracing::error!(session = %socket.id(), callback, "callback panicked; closing the session");
-            None
-        }
-    }
-}
-
-impl<C: Connection> Actor<C> {
+impl Actor {
     /// Runs the session to its end.
     pub(crate) async fn run(self) {
         let Actor {
@@ -57,48 +49,59 @@ impl<C: Connection> Actor<C> {
                     info,
                     mut inbox,
                     settings,
+                    registry,
                     opened,
                 },
         } = self;
-        let session = Arc::clone(&socket.session);
+        let Some(session) = socket.legacy_session() else {
+            return;
+        };
         let accepted = matches!(
-            guarded(&socket, "on_open", connection.on_open(&socket, &info)).await,
+            guarded("on_open", connection.on_open(&socket, &info)).await,
             Some(Ok(()))
         );
         // What the opening request carried is not needed any more.
         drop(info);
         let delivered = opened.send(accepted).is_ok();
         if !accepted || !delivered {
-            socket.sockets().remove(&session.id);
+            unlist(&socket, &registry);
             session.outbox.close();
             if !accepted {
                 tracing::debug!("session refused");
-                session.close(CloseReason::Server);
+                session.close(DisconnectReason::ServerNamespaceDisconnect);
                 return;
             }
             // on_open accepted the session, so on_close must follow, even
             // though its opening request went away before hearing of it.
             tracing::debug!("the opening request went away; closing the session");
-            session.close(CloseReason::TransportClosed);
-            guarded(&socket, "on_close", connection.on_close(&socket)).await;
+            session.close(DisconnectReason::TransportClose);
+            let reason = DisconnectReason::TransportClose;
+            guarded("on_close", connection.on_close(&socket, reason)).await;
             return;
         }
         tracing::debug!("session open");
 
         let reason = Lifecycle::new(&session, &settings)
-            .drive(&mut connection, &socket, &mut inbox)
+            .drive(&mut *connection, &socket, &mut inbox)
             .await;
         session.close(reason);
         let reason = session.close_reason();
-        socket.sockets().remove(&session.id);
+        unlist(&socket, &registry);
         session.outbox.close();
         let unsent = session.outbox.queued_len();
         if unsent > 0 && !session.transport.is_persistent() {
             tracing::info!(?reason, unsent, "session closed with undelivered output");
         }
-        tracing::debug!(?reason, "session closed");
-        guarded(&socket, "on_close", connection.on_close(&socket)).await;
+        tracing::debug!(%reason, "session closed");
+        guarded("on_close", connection.on_close(&socket, reason)).await;
     }
+}
+
+/// Takes a session out of its namespace and the transports' registry.
+fn unlist(socket: &Socket, registry: &Registry) {
+    socket.inner.ns.remove(socket.id());
+    socket.mark_closed();
+    registry.remove(socket.id());
 }
 
 /// The heartbeat and expiry clocks of one session.
@@ -117,18 +120,18 @@ impl<'a> Lifecycle<'a> {
             session,
             settings,
             beat: 0,
-            next_beat: Instant::now() + settings.heartbeat_interval,
+            next_beat: later(Instant::now(), settings.heartbeat_interval),
             awaiting: None,
         }
     }
 
     /// Feeds messages to the connection until something ends the session.
-    async fn drive<C: Connection>(
+    async fn drive(
         &mut self,
-        connection: &mut C,
+        connection: &mut dyn DynConnection,
         socket: &Socket,
         inbox: &mut mpsc::Receiver<Vec<Frame>>,
-    ) -> CloseReason {
+    ) -> DisconnectReason {
         let session = self.session;
         let persistent = session.transport.is_persistent();
         let mut expiry_check = tokio::time::interval(self.settings.session_check_interval);
@@ -145,16 +148,16 @@ impl<'a> Lifecycle<'a> {
                 biased;
                 () = &mut closing => return session.close_reason(),
                 frames = inbox.recv() => {
-                    let Some(frames) = frames else { return CloseReason::TransportClosed };
+                    let Some(frames) = frames else { return DisconnectReason::TransportClose };
                     for frame in frames {
                         if !self.handle(connection, socket, frame).await {
-                            return CloseReason::Panic;
+                            return DisconnectReason::HandlerPanicked;
                         }
                     }
                 }
                 () = &mut echo_deadline, if self.awaiting.is_some() => {
                     tracing::debug!(beat = self.awaiting.map(|a| a.0), "no heartbeat echo in time");
-                    return CloseReason::HeartbeatTimeout;
+                    return DisconnectReason::PingTimeout;
                 }
                 () = &mut beat, if persistent => {
                     let was_awaiting = self.awaiting.is_some();
@@ -166,7 +169,7 @@ impl<'a> Lifecycle<'a> {
                 }
                 _ = expiry_check.tick(), if !persistent => {
                     if session.expired(self.settings.session_expiry) {
-                        return CloseReason::Expired;
+                        return DisconnectReason::PingTimeout;
                     }
                 }
             }
@@ -174,9 +177,9 @@ impl<'a> Lifecycle<'a> {
     }
 
     /// Handles one incoming frame; `false` when a callback panicked.
-    async fn handle<C: Connection>(
+    async fn handle(
         &mut self,
-        connection: &mut C,
+        connection: &mut dyn DynConnection,
         socket: &Socket,
         frame: Frame,
     ) -> bool {
@@ -192,29 +195,27 @@ impl<'a> Lifecycle<'a> {
             Frame::Json(value) => Message::Json(value),
         };
         tracing::trace!(?message, "message");
-        guarded(socket, "on_message", connection.on_message(socket, message))
+        guarded("on_message", connection.on_message(socket, message))
             .await
             .is_some()
     }
 
-    /// Sends a heartbeat, unless other output went out recently enough.
+    /// Sends a heartbeat and, unless one is awaited already, arms its echo
+    /// deadline. Heartbeats go out every interval, traffic or not, so that
+    /// a client which takes output but never answers is still found out.
     fn heartbeat(&mut self) {
-        let interval = self.settings.heartbeat_interval;
         let now = Instant::now();
-        let quiet_until = Instant::from_std(self.session.outbox.last_push()) + interval;
-        if quiet_until > now {
-            self.next_beat = quiet_until;
-            return;
-        }
         self.beat += 1;
         let mut frame = String::new();
         legacy::encode_heartbeat(&mut frame, self.beat);
-        if self.session.outbox.push(&frame).is_ok() {
+        // Past the queue's limit if need be: a lost heartbeat would leave
+        // the echo deadline unarmed.
+        if self.session.outbox.push_control(&frame) {
             tracing::trace!(n = self.beat, "heartbeat");
             if self.awaiting.is_none() {
-                self.awaiting = Some((self.beat, now + self.settings.heartbeat_timeout));
+                self.awaiting = Some((self.beat, later(now, self.settings.heartbeat_timeout)));
             }
         }
-        self.next_beat = now + interval;
+        self.next_beat = later(now, self.settings.heartbeat_interval);
     }
 }

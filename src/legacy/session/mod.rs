@@ -1,10 +1,10 @@
-//! Sessions: the state transports and [`Socket`](crate::Socket) handles
+//! 0.6 sessions: the state transports and [`Socket`](crate::Socket) handles
 //! share, and the actor task that owns the application's connection.
 //!
 //! A session is created by the request that opens it. Its outgoing side is
 //! an [`Outbox`]: encoded frames appended in order and taken, all at once,
 //! by whichever transport request is there to carry them. Its incoming side
-//! is a bounded channel to the actor ([`actor::run`]).
+//! is a bounded channel to the actor (`actor::Actor::run`).
 
 pub(crate) mod actor;
 mod outbox;
@@ -17,8 +17,8 @@ use rand::distr::Alphanumeric;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::Transport;
 use crate::protocol::legacy::{self, Frame};
+use crate::{DisconnectReason, Transport};
 
 pub(crate) use outbox::{Outbox, PushError};
 
@@ -36,27 +36,6 @@ pub(crate) fn new_id() -> String {
         .collect()
 }
 
-/// Why a session ended, for the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CloseReason {
-    /// The application called `Socket::close`.
-    Server,
-    /// The transport's connection ended (client left or network failed).
-    TransportClosed,
-    /// No heartbeat echo in time.
-    HeartbeatTimeout,
-    /// A polling client stopped polling.
-    Expired,
-    /// The client sent something that is not the protocol.
-    ProtocolError,
-    /// The client does not read what it is sent.
-    QueueFull,
-    /// A callback of the application panicked.
-    Panic,
-    /// The server is shutting down.
-    Shutdown,
-}
-
 /// The part of a session shared between its actor, its transports and the
 /// application's `Socket` handles.
 pub(crate) struct Session {
@@ -65,7 +44,7 @@ pub(crate) struct Session {
     pub(crate) outbox: Outbox,
     inbox: mpsc::Sender<Vec<Frame>>,
     cancel: CancellationToken,
-    reason: OnceLock<CloseReason>,
+    reason: OnceLock<DisconnectReason>,
     poll: Mutex<PollState>,
 }
 
@@ -106,7 +85,7 @@ impl Session {
     }
 
     /// Asks the actor to end the session. The first reason given wins.
-    pub(crate) fn close(&self, reason: CloseReason) {
+    pub(crate) fn close(&self, reason: DisconnectReason) {
         let _ = self.reason.set(reason);
         self.cancel.cancel();
     }
@@ -121,8 +100,11 @@ impl Session {
     }
 
     /// The reason the session is closing; a cancelled parent means shutdown.
-    pub(crate) fn close_reason(&self) -> CloseReason {
-        self.reason.get().copied().unwrap_or(CloseReason::Shutdown)
+    pub(crate) fn close_reason(&self) -> DisconnectReason {
+        self.reason
+            .get()
+            .copied()
+            .unwrap_or(DisconnectReason::ServerShuttingDown)
     }
 
     /// Hands decoded messages to the actor, waiting while it is busy (the

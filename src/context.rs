@@ -1,0 +1,45 @@
+//! What the one-call server hands every request, so that sessions are tied
+//! to its lifetime and know their peer. Under a plain axum server there is
+//! none, and sessions run as free tasks.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use http::request::Parts;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Inserted into each request's extensions by [`SocketServer`](crate::SocketServer).
+#[derive(Clone)]
+pub(crate) struct ServerContext {
+    pub(crate) shutdown: CancellationToken,
+    pub(crate) tracker: TaskTracker,
+    pub(crate) peer_addr: SocketAddr,
+}
+
+/// The server's context of a request, if it runs under one.
+pub(crate) fn of(parts: &Parts) -> Option<&ServerContext> {
+    parts.extensions.get::<ServerContext>()
+}
+
+/// The client's address: from the server, or from axum's `ConnectInfo`.
+pub(crate) fn peer_addr(parts: &Parts) -> Option<SocketAddr> {
+    of(parts).map(|c| c.peer_addr).or_else(|| {
+        parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| c.0)
+    })
+}
+
+/// Runs a session's task: tracked by the server, so that shutdown waits
+/// for it, or free under a plain axum server.
+pub(crate) fn spawn<F>(context: Option<&ServerContext>, task: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    match context {
+        Some(context) => drop(context.tracker.spawn(task)),
+        None => drop(tokio::spawn(task)),
+    }
+}

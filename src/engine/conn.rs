@@ -1,0 +1,364 @@
+//! The shared state of one Engine.IO session: its outgoing queue, which
+//! transport carries it, and the inbox of its task.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use bytes::Bytes;
+use tokio::sync::{Notify, mpsc};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_util::sync::CancellationToken;
+
+use super::Inbound;
+use crate::DisconnectReason;
+use crate::protocol::engine::{BinaryMode, Outgoing, Version};
+
+/// One packet waiting for a transport: text (the whole packet, type digit
+/// included) or a binary message. Cheap to clone: a broadcast shares one.
+pub(crate) type Frame = Outgoing<Utf8Bytes>;
+
+/// Which transport carries the session's output now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Carrier {
+    /// Long-polling GETs take the queue.
+    Polling,
+    /// A WebSocket probe answered `3probe`: GETs get a noop at once and
+    /// take nothing, so the client's poll returns and it can send `5`.
+    Probing,
+    /// The session task writes the queue to its WebSocket.
+    WebSocket,
+}
+
+/// Why a push was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PushError {
+    /// The session is closed.
+    Closed,
+    /// The queue would pass its byte limit: the client does not read.
+    Full,
+}
+
+struct State {
+    queue: VecDeque<Frame>,
+    bytes: usize,
+    /// No more pushes; what is queued may still be taken.
+    closed: bool,
+    carrier: Carrier,
+    /// A WebSocket probe exists for this session (a second is refused).
+    upgrading: bool,
+    /// A polling GET is waiting for output.
+    get_pending: bool,
+    /// A polling POST is being read.
+    post_pending: bool,
+}
+
+/// One Engine.IO session, shared by its task, the requests that carry it
+/// and the handles of the layers above.
+pub(crate) struct Conn {
+    pub(crate) sid: Box<str>,
+    pub(crate) version: Version,
+    /// How a polling GET sends binary (`b64=1`, JSONP: base64).
+    pub(crate) binary_mode: BinaryMode,
+    state: Mutex<State>,
+    ready: Notify,
+    /// Told when a GET took the close packet.
+    close_taken: Notify,
+    inbox: mpsc::Sender<Inbound>,
+    cancel: CancellationToken,
+    reason: OnceLock<DisconnectReason>,
+    limit: usize,
+}
+
+impl Conn {
+    pub(crate) fn new(
+        sid: String,
+        version: Version,
+        binary_mode: BinaryMode,
+        carrier: Carrier,
+        limit: usize,
+        inbox: mpsc::Sender<Inbound>,
+        parent: Option<&CancellationToken>,
+    ) -> Conn {
+        Conn {
+            sid: sid.into_boxed_str(),
+            version,
+            binary_mode,
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                bytes: 0,
+                closed: false,
+                carrier,
+                upgrading: false,
+                get_pending: false,
+                post_pending: false,
+            }),
+            ready: Notify::new(),
+            close_taken: Notify::new(),
+            inbox,
+            cancel: parent.map_or_else(CancellationToken::new, CancellationToken::child_token),
+            reason: OnceLock::new(),
+            limit,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every critical section leaves the state whole: a panic elsewhere
+        // cannot poison it into something half-made.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues packets together: nothing else is queued between them (a
+    /// binary event and its attachments stay contiguous).
+    pub(crate) fn push_all(
+        &self,
+        frames: impl IntoIterator<Item = Frame>,
+    ) -> Result<(), PushError> {
+        {
+            let mut state = self.lock();
+            if state.closed {
+                return Err(PushError::Closed);
+            }
+            let start = state.queue.len();
+            let mut bytes = state.bytes;
+            for frame in frames {
+                bytes += frame_len(&frame);
+                state.queue.push_back(frame);
+            }
+            if bytes > self.limit {
+                state.queue.truncate(start);
+                return Err(PushError::Full);
+            }
+            state.bytes = bytes;
+        }
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// Queues one packet.
+    pub(crate) fn push(&self, frame: Frame) -> Result<(), PushError> {
+        self.push_all([frame])
+    }
+
+    /// Queues a packet even past the byte limit (heartbeats and control
+    /// packets must not be lost to a full queue); `false` once closed.
+    pub(crate) fn push_control(&self, frame: Frame) -> bool {
+        {
+            let mut state = self.lock();
+            if state.closed {
+                return false;
+            }
+            state.bytes += frame_len(&frame);
+            state.queue.push_back(frame);
+        }
+        self.ready.notify_one();
+        true
+    }
+
+    /// Everything queued, oldest first; the queue is then empty.
+    pub(crate) fn take_all(&self) -> Vec<Frame> {
+        let mut state = self.lock();
+        state.bytes = 0;
+        state.queue.drain(..).collect()
+    }
+
+    /// Bytes waiting.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    /// Resolves when something was queued or the carrier changed since the
+    /// last wake-up (maybe spuriously: check again).
+    pub(crate) async fn changed(&self) {
+        self.ready.notified().await;
+    }
+
+    pub(crate) fn carrier(&self) -> Carrier {
+        self.lock().carrier
+    }
+
+    /// Refuses further pushes and wakes whoever carries output.
+    pub(crate) fn close_queue(&self) {
+        self.lock().closed = true;
+        self.ready.notify_one();
+    }
+
+    pub(crate) fn is_queue_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Asks the session's task to end the session; the first reason wins.
+    pub(crate) fn close(&self, reason: DisconnectReason) {
+        let _ = self.reason.set(reason);
+        self.cancel.cancel();
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    pub(crate) async fn closing(&self) {
+        self.cancel.cancelled().await;
+    }
+
+    /// Why the session ends; a cancelled parent means the server stops.
+    pub(crate) fn close_reason(&self) -> DisconnectReason {
+        self.reason
+            .get()
+            .copied()
+            .unwrap_or(DisconnectReason::ServerShuttingDown)
+    }
+
+    /// The session's task inbox.
+    pub(crate) fn inbox(&self) -> &mpsc::Sender<Inbound> {
+        &self.inbox
+    }
+
+    /// Claims the GET side of polling. `Err` with the reason the request
+    /// must be refused.
+    pub(crate) fn begin_get(&self) -> Result<Claim, ClaimError> {
+        let mut state = self.lock();
+        match state.carrier {
+            Carrier::WebSocket => Err(ClaimError::Upgraded),
+            _ if state.get_pending => Err(ClaimError::Concurrent),
+            Carrier::Probing => Err(ClaimError::Probing),
+            Carrier::Polling => {
+                state.get_pending = true;
+                Ok(Claim::Get)
+            }
+        }
+    }
+
+    /// Claims the POST side of polling.
+    pub(crate) fn begin_post(&self) -> Result<Claim, ClaimError> {
+        let mut state = self.lock();
+        match state.carrier {
+            Carrier::WebSocket => Err(ClaimError::Upgraded),
+            _ if state.post_pending => Err(ClaimError::Concurrent),
+            _ => {
+                state.post_pending = true;
+                Ok(Claim::Post)
+            }
+        }
+    }
+
+    pub(crate) fn end(&self, claim: Claim) {
+        let mut state = self.lock();
+        match claim {
+            Claim::Get => state.get_pending = false,
+            Claim::Post => state.post_pending = false,
+        }
+    }
+
+    /// What a waiting GET should answer now, if anything: the queue while
+    /// polling carries it, a noop once a probe or WebSocket took over, the
+    /// rest of the queue and a close packet once the session closed.
+    pub(crate) fn poll_answer(&self) -> Option<PollAnswer> {
+        let mut state = self.lock();
+        if state.carrier != Carrier::Polling {
+            return Some(PollAnswer::Noop);
+        }
+        if state.closed {
+            state.bytes = 0;
+            return Some(PollAnswer::Closing(state.queue.drain(..).collect()));
+        }
+        if state.queue.is_empty() {
+            return None;
+        }
+        state.bytes = 0;
+        Some(PollAnswer::Frames(state.queue.drain(..).collect()))
+    }
+
+    /// A GET delivered the close packet.
+    pub(crate) fn note_close_taken(&self) {
+        self.close_taken.notify_one();
+    }
+
+    /// Resolves once a GET delivered the close packet.
+    pub(crate) async fn close_taken(&self) {
+        self.close_taken.notified().await;
+    }
+
+    /// Starts a probe; `false` when one exists or the session is not on
+    /// polling.
+    pub(crate) fn begin_upgrade(&self) -> bool {
+        let mut state = self.lock();
+        if state.upgrading || state.carrier != Carrier::Polling {
+            return false;
+        }
+        state.upgrading = true;
+        true
+    }
+
+    /// The probe answered `3probe`: pending and later GETs get a noop.
+    pub(crate) fn probing(&self) {
+        self.lock().carrier = Carrier::Probing;
+        self.ready.notify_one();
+    }
+
+    /// The probe ended without `5`: back to polling.
+    pub(crate) fn abort_upgrade(&self) {
+        let mut state = self.lock();
+        state.upgrading = false;
+        if state.carrier == Carrier::Probing {
+            state.carrier = Carrier::Polling;
+        }
+    }
+
+    /// The client sent `5`: the WebSocket carries the session from now on.
+    pub(crate) fn upgraded(&self) {
+        let mut state = self.lock();
+        state.upgrading = false;
+        state.carrier = Carrier::WebSocket;
+        drop(state);
+        self.ready.notify_one();
+    }
+}
+
+/// Which side of polling a request holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Claim {
+    Get,
+    Post,
+}
+
+/// Why a polling request cannot be served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClaimError {
+    /// The session moved to WebSocket.
+    Upgraded,
+    /// Another request of the same kind is open.
+    Concurrent,
+    /// A probe is under way: answer a noop.
+    Probing,
+}
+
+/// What a polling GET answers.
+#[derive(Debug)]
+pub(crate) enum PollAnswer {
+    Frames(Vec<Frame>),
+    Noop,
+    /// The session closed: what was left, then a close packet.
+    Closing(Vec<Frame>),
+}
+
+fn frame_len(frame: &Frame) -> usize {
+    match frame {
+        Outgoing::Text(text) => text.len(),
+        Outgoing::Binary(data) => data.len(),
+    }
+}
+
+/// A text frame from a `String` without copying it.
+pub(crate) fn text(packet: String) -> Frame {
+    Outgoing::Text(Utf8Bytes::from(packet))
+}
+
+/// A static text frame (`2`, `3`, `6`...).
+pub(crate) fn control(packet: &'static str) -> Frame {
+    Outgoing::Text(Utf8Bytes::from_static(packet))
+}
+
+/// A binary frame.
+pub(crate) fn binary(data: Bytes) -> Frame {
+    Outgoing::Binary(data)
+}

@@ -1,0 +1,633 @@
+//! The Engine.IO requests: handshakes, polling GETs and POSTs (XHR and
+//! JSONP), WebSocket handshakes and upgrades, answered as node answers them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use super::conn::{Carrier, Claim, ClaimError, PollAnswer, control, text};
+use super::task::Task;
+use super::{Conn, Inbound, Registry, Upper, new_sid, upgrade};
+use crate::connection::Handshake;
+use crate::context::{self, ServerContext};
+use crate::protocol::engine::{self, BinaryMode, Outgoing, Payload, Version};
+use crate::query::EngineQuery;
+use crate::settings::Settings;
+use crate::{DisconnectReason, Transport};
+
+/// Polling POSTs a session's task may lag behind.
+const INBOX_DEPTH: usize = 8;
+/// How long a client may take to send a POST body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a GET that arrives during a probe waits before its noop, so
+/// that an upgrade completing meanwhile answers it `400` as node does.
+const PROBE_POLL_DELAY: Duration = Duration::from_millis(100);
+
+/// An Engine.IO error answer: `400 {"code":N,"message":M}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EngineError {
+    UnknownTransport,
+    UnknownSid,
+    BadHandshakeMethod,
+    BadRequest,
+    Forbidden,
+    UnsupportedProtocol,
+    TooLarge,
+    Overloaded,
+}
+
+impl EngineError {
+    fn code_and_message(self) -> (u8, &'static str) {
+        match self {
+            EngineError::UnknownTransport => (0, "Transport unknown"),
+            EngineError::UnknownSid => (1, "Session ID unknown"),
+            EngineError::BadHandshakeMethod => (2, "Bad handshake method"),
+            EngineError::BadRequest => (3, "Bad request"),
+            EngineError::Forbidden => (4, "Forbidden"),
+            EngineError::UnsupportedProtocol => (5, "Unsupported protocol version"),
+            EngineError::TooLarge => (3, "Payload too large"),
+            EngineError::Overloaded => (3, "Too many sessions"),
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            EngineError::Forbidden => StatusCode::FORBIDDEN,
+            EngineError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            EngineError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The JSON answer node gives.
+    pub(crate) fn response(self, message: Option<&str>) -> Response<Body> {
+        let (code, default) = self.code_and_message();
+        let body = serde_json::json!({"code": code, "message": message.unwrap_or(default)});
+        let mut response = Response::new(Body::from(body.to_string()));
+        *response.status_mut() = self.status();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}
+
+/// What serves the Engine.IO requests of one router, free of the type of
+/// the layer above.
+pub(crate) trait EngineService: Send + Sync + 'static {
+    fn serve(self: Arc<Self>, request: Request<Body>) -> BoxFuture<'static, Response<Body>>;
+    fn settings(&self) -> &Arc<Settings>;
+    fn registry(&self) -> &Registry;
+}
+
+/// Makes the layer above for each new session.
+pub(crate) trait StartUpper: Send + Sync + 'static {
+    type Upper: Upper;
+    fn make(&self) -> Self::Upper;
+}
+
+/// The Engine.IO side of a router.
+pub(crate) struct EngineCore<F> {
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) registry: Registry,
+    pub(crate) factory: F,
+}
+
+impl<F: StartUpper> EngineService for EngineCore<F> {
+    fn serve(self: Arc<Self>, request: Request<Body>) -> BoxFuture<'static, Response<Body>> {
+        Box::pin(async move { serve(&self, request).await })
+    }
+
+    fn settings(&self) -> &Arc<Settings> {
+        &self.settings
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+/// Answers one Engine.IO request.
+pub(crate) async fn serve<F: StartUpper>(
+    core: &EngineCore<F>,
+    request: Request<Body>,
+) -> Response<Body> {
+    let query = EngineQuery::parse(request.uri().query().unwrap_or(""));
+    match answer(core, request, &query).await {
+        Ok(response) => response,
+        Err((error, message)) => {
+            tracing::debug!(?error, ?message, "engine.io request refused");
+            error.response(message.as_deref())
+        }
+    }
+}
+
+type Answer = Result<Response<Body>, (EngineError, Option<String>)>;
+
+fn fail(error: EngineError) -> Answer {
+    Err((error, None))
+}
+
+async fn answer<F: StartUpper>(
+    core: &EngineCore<F>,
+    request: Request<Body>,
+    query: &EngineQuery,
+) -> Answer {
+    let settings = &core.settings;
+    let transport = match query.transport.as_deref() {
+        Some("polling") if settings.engine_transport_enabled(Transport::Polling) => {
+            Transport::Polling
+        }
+        Some("websocket") if settings.engine_transport_enabled(Transport::WebSocket) => {
+            Transport::WebSocket
+        }
+        _ => return fail(EngineError::UnknownTransport),
+    };
+    if let Some(sid) = &query.sid {
+        let Some(conn) = core.registry.get(sid) else {
+            return fail(EngineError::UnknownSid);
+        };
+        return match (transport, request.method()) {
+            (Transport::WebSocket, _) => upgrade(core, conn, request, query),
+            (_, &Method::GET) => poll(conn, query).await,
+            (_, &Method::POST) => post(core, conn, request, query).await,
+            // A known session, a method polling has no use for.
+            _ => fail(EngineError::BadRequest),
+        };
+    }
+    let version = match query.eio.as_deref().and_then(Version::from_query) {
+        Some(Version::V3) if !settings.allow_eio3 => return fail(EngineError::UnsupportedProtocol),
+        Some(version) => version,
+        None => return fail(EngineError::UnsupportedProtocol),
+    };
+    if request.method() != Method::GET {
+        return fail(EngineError::BadHandshakeMethod);
+    }
+    handshake(core, request, query, version, transport).await
+}
+
+/// Opens a session: polling GET or WebSocket.
+async fn handshake<F: StartUpper>(
+    core: &EngineCore<F>,
+    request: Request<Body>,
+    query: &EngineQuery,
+    version: Version,
+    transport: Transport,
+) -> Answer {
+    let settings = &core.settings;
+    let ws_key = if transport == Transport::WebSocket {
+        Some(
+            crate::ws::handshake_key(request.headers())
+                .map_err(|_| (EngineError::BadRequest, None))?,
+        )
+    } else {
+        None
+    };
+    let (mut parts, _) = request.into_parts();
+    let jsonp = jsonp_index(query)?;
+    let mode = match transport {
+        Transport::WebSocket if !query.b64 => BinaryMode::Native,
+        Transport::WebSocket => BinaryMode::Base64,
+        // A v3 polling client takes binary payloads unless it asked for
+        // base64 or polls by JSONP; v4 polling is always base64.
+        _ if version == Version::V3 && !query.b64 && jsonp.is_none() => BinaryMode::Native,
+        _ => BinaryMode::Base64,
+    };
+    let context = context::of(&parts).cloned();
+    let (inbox, receiver) = mpsc::channel(INBOX_DEPTH);
+    let carrier = match transport {
+        Transport::WebSocket => Carrier::WebSocket,
+        _ => Carrier::Polling,
+    };
+    let conn = Arc::new(Conn::new(
+        new_sid(),
+        version,
+        mode,
+        carrier,
+        settings.max_queued_bytes,
+        inbox,
+        context.as_ref().map(|c| &c.shutdown),
+    ));
+    let handshake = Arc::new(Handshake::new(&parts, transport));
+    let mut upper = core.factory.make();
+    let span = tracing::debug_span!("engine", sid = %conn.sid, %transport);
+    if let Err(refused) = upper.open(&conn, &handshake).instrument(span.clone()).await {
+        return Err((EngineError::Forbidden, refused.message().map(str::to_owned)));
+    }
+    if !core
+        .registry
+        .insert_below(Arc::clone(&conn), settings.max_sessions)
+    {
+        tracing::warn!(
+            max = settings.max_sessions,
+            "session limit reached; refusing a new session"
+        );
+        return fail(EngineError::Overloaded);
+    }
+    let upgrades: &[&str] = match transport {
+        Transport::Polling
+            if settings.allow_upgrades
+                && settings.engine_transport_enabled(Transport::WebSocket) =>
+        {
+            &["websocket"]
+        }
+        _ => &[],
+    };
+    let open = engine::open_packet(
+        &conn.sid,
+        upgrades,
+        settings.ping_interval.as_millis(),
+        settings.ping_timeout.as_millis(),
+        settings.max_payload,
+    );
+    tracing::debug!(parent: &span, ?version, "session open");
+    let task = Task {
+        conn: Arc::clone(&conn),
+        settings: Arc::clone(settings),
+        registry: core.registry.clone(),
+        inbox: receiver,
+        ws: None,
+        close_code: tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Normal,
+    };
+    match ws_key {
+        None => {
+            context::spawn(context.as_ref(), task.run(upper).instrument(span));
+            let payload = engine::encode_payload(&[Outgoing::Text(open.as_str())], version, mode);
+            Ok(poll_response(payload, jsonp))
+        }
+        Some(key) => {
+            let upgrade = parts
+                .extensions
+                .remove::<hyper::upgrade::OnUpgrade>()
+                .ok_or((EngineError::BadRequest, None))?;
+            conn.push_control(text(open));
+            let max = settings.max_payload;
+            let registry = core.registry.clone();
+            let run = async move {
+                match crate::ws::accept(upgrade, max).await {
+                    Some(ws) => {
+                        Task {
+                            ws: Some((ws, mode)),
+                            ..task
+                        }
+                        .run(upper)
+                        .await
+                    }
+                    None => {
+                        conn.close(DisconnectReason::TransportError);
+                        registry.remove(&conn.sid);
+                    }
+                }
+            };
+            context::spawn(context.as_ref(), run.instrument(span));
+            Ok(crate::ws::accept_response(&key))
+        }
+    }
+}
+
+/// A WebSocket for an existing polling session: the probe.
+fn upgrade<F: StartUpper>(
+    core: &EngineCore<F>,
+    conn: Arc<Conn>,
+    request: Request<Body>,
+    query: &EngineQuery,
+) -> Answer {
+    let key =
+        crate::ws::handshake_key(request.headers()).map_err(|_| (EngineError::BadRequest, None))?;
+    if !core.settings.allow_upgrades {
+        return fail(EngineError::BadRequest);
+    }
+    let (mut parts, _) = request.into_parts();
+    let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
+        return fail(EngineError::BadRequest);
+    };
+    if !conn.begin_upgrade() {
+        // A second WebSocket for a session upgrading or upgraded: node
+        // completes its handshake, then closes it.
+        tracing::warn!(session = %conn.sid, "second websocket for a session; closing it");
+        context::spawn(context::of(&parts), async move {
+            if let Some(mut ws) = crate::ws::accept(on_upgrade, 1024).await {
+                let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
+            }
+        });
+        return Ok(crate::ws::accept_response(&key));
+    }
+    let mode = if query.b64 {
+        BinaryMode::Base64
+    } else {
+        BinaryMode::Native
+    };
+    let max = core.settings.max_payload;
+    let timeout = core.settings.upgrade_timeout;
+    let span = tracing::debug_span!("engine", sid = %conn.sid, transport = "websocket");
+    let run = async move {
+        match crate::ws::accept(on_upgrade, max).await {
+            Some(ws) => upgrade::probe(conn, ws, mode, timeout).await,
+            None => conn.abort_upgrade(),
+        }
+    };
+    context::spawn(context::of(&parts), run.instrument(span));
+    Ok(crate::ws::accept_response(&key))
+}
+
+/// Releases a polling claim when the request ends, however it ends. A GET
+/// dropped while it waits (its client went away) closes the session, as
+/// node closes it (`transport error`).
+struct ClaimGuard {
+    conn: Arc<Conn>,
+    claim: Claim,
+    done: bool,
+}
+
+impl Drop for ClaimGuard {
+    fn drop(&mut self) {
+        self.conn.end(self.claim);
+        if !self.done && self.claim == Claim::Get {
+            tracing::debug!(session = %self.conn.sid, "poll aborted by its client");
+            self.conn.close(DisconnectReason::TransportError);
+        }
+    }
+}
+
+/// A polling GET: waits for output and takes it all.
+async fn poll(conn: Arc<Conn>, query: &EngineQuery) -> Answer {
+    let jsonp = jsonp_index(query)?;
+    let claim = match conn.begin_get() {
+        Ok(claim) => claim,
+        Err(ClaimError::Upgraded) => return fail(EngineError::BadRequest),
+        Err(ClaimError::Concurrent) => {
+            tracing::warn!(session = %conn.sid, "second concurrent poll; closing the session");
+            conn.close(DisconnectReason::TransportError);
+            return fail(EngineError::BadRequest);
+        }
+        Err(ClaimError::Probing) => {
+            let _ = tokio::time::timeout(PROBE_POLL_DELAY, async {
+                while conn.carrier() == Carrier::Probing {
+                    conn.changed().await;
+                }
+            })
+            .await;
+            if conn.carrier() == Carrier::WebSocket {
+                return fail(EngineError::BadRequest);
+            }
+            let noop = [control("6")];
+            return Ok(poll_response(payload(&conn, &noop), jsonp));
+        }
+    };
+    let mut guard = ClaimGuard {
+        conn: Arc::clone(&conn),
+        claim,
+        done: false,
+    };
+    let answer = loop {
+        if let Some(answer) = conn.poll_answer() {
+            break answer;
+        }
+        conn.changed().await;
+    };
+    guard.done = true;
+    let frames = match answer {
+        PollAnswer::Frames(frames) => frames,
+        PollAnswer::Noop => vec![control("6")],
+        PollAnswer::Closing(mut frames) => {
+            conn.note_close_taken();
+            if conn.close_reason() == DisconnectReason::TransportClose {
+                // The client asked to close: its pending poll just ends.
+                vec![control("6")]
+            } else {
+                frames.push(control("1"));
+                frames
+            }
+        }
+    };
+    Ok(poll_response(payload(&conn, &frames), jsonp))
+}
+
+fn payload(conn: &Conn, frames: &[super::conn::Frame]) -> Payload {
+    engine::encode_payload(frames, conn.version, conn.binary_mode)
+}
+
+/// A polling POST: the client's packets, handed to the session's task.
+async fn post<F: StartUpper>(
+    core: &EngineCore<F>,
+    conn: Arc<Conn>,
+    request: Request<Body>,
+    query: &EngineQuery,
+) -> Answer {
+    let claim = match conn.begin_post() {
+        Ok(claim) => claim,
+        Err(ClaimError::Concurrent) => {
+            tracing::warn!(session = %conn.sid, "second concurrent POST; closing the session");
+            conn.close(DisconnectReason::TransportError);
+            return fail(EngineError::BadRequest);
+        }
+        Err(_) => return fail(EngineError::BadRequest),
+    };
+    let _guard = ClaimGuard {
+        conn: Arc::clone(&conn),
+        claim,
+        done: true,
+    };
+    let limit = core.settings.max_payload;
+    let octets = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/octet-stream"));
+    let body = read_body(request, limit).await?;
+    let decoded = decode_post(&conn, &body, octets, query.jsonp.is_some());
+    let packets = match decoded {
+        Ok(packets) => packets,
+        Err(problem) => {
+            tracing::warn!(session = %conn.sid, %problem, "malformed POST; closing the session");
+            conn.close(DisconnectReason::ParseError);
+            return fail(EngineError::BadRequest);
+        }
+    };
+    if conn.inbox().send(Inbound::Packets(packets)).await.is_err() {
+        return fail(EngineError::UnknownSid);
+    }
+    let mut response = Response::new(Body::from("ok"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    no_store(&mut response);
+    Ok(response)
+}
+
+/// Reads a POST body of at most `limit` bytes: `413` past it (announced or
+/// not), the session kept, as node keeps it.
+async fn read_body(
+    request: Request<Body>,
+    limit: usize,
+) -> Result<Bytes, (EngineError, Option<String>)> {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|len| len > limit as u64) {
+        return fail_body(EngineError::TooLarge);
+    }
+    let collected = tokio::time::timeout(
+        BODY_TIMEOUT,
+        Limited::new(request.into_body(), limit).collect(),
+    )
+    .await
+    .map_err(|_| {
+        (
+            EngineError::BadRequest,
+            Some("request body too slow".to_owned()),
+        )
+    })?;
+    match collected {
+        Ok(body) => Ok(body.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => fail_body(EngineError::TooLarge),
+        Err(_) => fail_body(EngineError::BadRequest),
+    }
+}
+
+fn fail_body(error: EngineError) -> Result<Bytes, (EngineError, Option<String>)> {
+    Err((error, None))
+}
+
+/// The packets of a POST body, by version and envelope.
+fn decode_post(
+    conn: &Conn,
+    body: &[u8],
+    octets: bool,
+    jsonp: bool,
+) -> Result<Vec<engine::Packet>, String> {
+    if octets {
+        return match conn.version {
+            Version::V3 => engine::decode_payload_v3_binary(body).map_err(|e| e.to_string()),
+            Version::V4 => Err("binary payloads are not Engine.IO v4".to_owned()),
+        };
+    }
+    let text = std::str::from_utf8(body).map_err(|_| "payload is not UTF-8".to_owned())?;
+    let unwrapped;
+    let text = if jsonp {
+        unwrapped = jsonp_data(text).ok_or("JSONP form without `d`")?;
+        &unwrapped
+    } else {
+        text
+    };
+    match conn.version {
+        Version::V4 => engine::decode_payload_v4(text),
+        Version::V3 => engine::decode_payload_v3(text),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// The `d` field of a JSONP form POST, with the client's line-break
+/// escaping undone: `\n` (backslash, n) was a line feed, `\\n` a literal
+/// backslash-n.
+fn jsonp_data(form: &str) -> Option<String> {
+    let data = form.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == "d").then(|| crate::query::decode(value))
+    })?;
+    let mut out = String::with_capacity(data.len());
+    let mut rest = data.as_str();
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("\\\\n") {
+            out.push_str("\\n");
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("\\n") {
+            out.push('\n');
+            rest = after;
+        } else {
+            out.push('\\');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// The JSONP callback index: digits only (node drops the rest; we refuse
+/// an index with nothing left, which no client sends).
+fn jsonp_index(query: &EngineQuery) -> Result<Option<u32>, (EngineError, Option<String>)> {
+    let Some(raw) = &query.jsonp else {
+        return Ok(None);
+    };
+    let digits: String = raw.chars().filter(char::is_ascii_digit).take(9).collect();
+    digits.parse().map(Some).map_err(|_| {
+        (
+            EngineError::BadRequest,
+            Some("the JSONP index must be digits".to_owned()),
+        )
+    })
+}
+
+/// A polling GET's answer.
+fn poll_response(payload: Payload, jsonp: Option<u32>) -> Response<Body> {
+    let mut response = match (payload, jsonp) {
+        (Payload::Text(text), Some(index)) => {
+            let script = format!("___eio[{index}]({});", crate::js::string_literal(&text));
+            with_type(Body::from(script), "text/javascript; charset=UTF-8")
+        }
+        (Payload::Text(text), None) => with_type(Body::from(text), "text/plain; charset=UTF-8"),
+        (Payload::Binary(bytes), _) => with_type(Body::from(bytes), "application/octet-stream"),
+    };
+    no_store(&mut response);
+    response
+}
+
+fn with_type(body: Body, content_type: &'static str) -> Response<Body> {
+    let mut response = Response::new(body);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn no_store(response: &mut Response<Body>) {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undoes_jsonp_line_break_escaping() {
+        assert_eq!(jsonp_data("d=4a%5Cnb").as_deref(), Some("4a\nb"));
+        assert_eq!(jsonp_data("d=4a%5C%5Cnb").as_deref(), Some("4a\\nb"));
+        assert_eq!(jsonp_data("d=4a%5Cxb").as_deref(), Some("4a\\xb"));
+        assert_eq!(jsonp_data("x=1&d=6%3A4hello").as_deref(), Some("6:4hello"));
+        assert_eq!(jsonp_data("x=1"), None);
+    }
+
+    #[test]
+    fn jsonp_indexes_are_digits() {
+        let with = |j: &str| EngineQuery {
+            jsonp: Some(j.to_owned()),
+            ..EngineQuery::default()
+        };
+        assert_eq!(jsonp_index(&with("3")).unwrap(), Some(3));
+        assert_eq!(jsonp_index(&with("0x1")).unwrap(), Some(1));
+        assert_eq!(jsonp_index(&with("alert(1)")).unwrap(), Some(1));
+        assert!(jsonp_index(&with("abc")).is_err());
+        assert_eq!(jsonp_index(&EngineQuery::default()).unwrap(), None);
+    }
+
+    #[test]
+    fn errors_are_node_json() {
+        let response = EngineError::UnknownSid.response(None);
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let response = EngineError::Forbidden.response(Some("nope"));
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    }
+}

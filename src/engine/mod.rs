@@ -1,0 +1,181 @@
+//! Engine.IO sessions, versions 3 and 4: the sid registry, the outgoing
+//! queue, who carries it (a polling GET, a WebSocket), the upgrade from
+//! one to the other, heartbeats and expiry.
+//!
+//! The engine knows sessions and liveness, never events or rooms: it
+//! hands each message to the layer above through [`Upper`], which the
+//! Socket.IO layer implements, and so does the bare Engine.IO API
+//! ([`EngineRouter`]).
+
+mod api;
+pub(crate) mod conn;
+mod heartbeat;
+mod http;
+mod task;
+mod upgrade;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+
+pub(crate) use crate::ws::WsStream;
+pub(crate) use api::BareFactory;
+pub use api::{EngineConnection, EngineSocket};
+pub(crate) use conn::Conn;
+pub(crate) use heartbeat::later;
+pub(crate) use http::{EngineCore, EngineService, StartUpper};
+
+use crate::connection::Handshake;
+use crate::protocol::engine::{BinaryMode, Packet};
+use crate::{DisconnectReason, Refused};
+
+/// One message of the bare Engine.IO API: text or binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Data {
+    /// A text message.
+    Text(String),
+    /// A binary message.
+    Binary(Bytes),
+}
+
+impl From<&str> for Data {
+    fn from(text: &str) -> Self {
+        Data::Text(text.to_owned())
+    }
+}
+
+impl From<String> for Data {
+    fn from(text: String) -> Self {
+        Data::Text(text)
+    }
+}
+
+impl From<Bytes> for Data {
+    fn from(data: Bytes) -> Self {
+        Data::Binary(data)
+    }
+}
+
+impl From<Vec<u8>> for Data {
+    fn from(data: Vec<u8>) -> Self {
+        Data::Binary(Bytes::from(data))
+    }
+}
+
+/// What reaches a session's task from outside it.
+pub(crate) enum Inbound {
+    /// Packets a polling POST carried, in order.
+    Packets(Vec<Packet>),
+    /// The probe finished: this WebSocket carries the session from now on.
+    Upgraded(WsStream, BinaryMode),
+}
+
+/// Whether a session goes on after a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Continue,
+    Close(DisconnectReason),
+}
+
+/// The layer above the engine: what a session's task calls. Its value
+/// lives in that task, so every call runs there, one at a time.
+pub(crate) trait Upper: Send + 'static {
+    /// Something the layer above waits for besides the client (a command
+    /// from another task, a timer of its own).
+    type Wake: Send;
+
+    /// Before the handshake is answered: may refuse the client (`403`).
+    fn open(
+        &mut self,
+        conn: &Arc<Conn>,
+        handshake: &Arc<Handshake>,
+    ) -> impl Future<Output = Result<(), Refused>> + Send;
+
+    /// The session is open and its task runs.
+    fn opened(&mut self, conn: &Arc<Conn>) -> impl Future<Output = Flow> + Send;
+
+    /// A message from the client.
+    fn message(&mut self, conn: &Arc<Conn>, data: Data) -> impl Future<Output = Flow> + Send;
+
+    /// Waits for the layer's own business; must be cancel-safe.
+    fn wake(&mut self) -> impl Future<Output = Self::Wake> + Send;
+
+    /// Handles what [`wake`](Self::wake) returned.
+    fn handle_wake(
+        &mut self,
+        conn: &Arc<Conn>,
+        wake: Self::Wake,
+    ) -> impl Future<Output = Flow> + Send;
+
+    /// The session ended; called exactly once after `opened`.
+    fn closed(
+        &mut self,
+        conn: &Arc<Conn>,
+        reason: DisconnectReason,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+/// The answer to a request from a refused origin: node's `403` code 4.
+pub(crate) fn forbidden() -> axum::response::Response {
+    http::EngineError::Forbidden.response(None)
+}
+
+/// The live sessions of one router, by sid.
+#[derive(Clone, Default)]
+pub(crate) struct Registry {
+    inner: Arc<Mutex<HashMap<Box<str>, Arc<Conn>>>>,
+}
+
+impl Registry {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Arc<Conn>>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn get(&self, sid: &str) -> Option<Arc<Conn>> {
+        self.map().get(sid).cloned()
+    }
+
+    /// Lists a session unless `max` are live already.
+    pub(crate) fn insert_below(&self, conn: Arc<Conn>, max: Option<usize>) -> bool {
+        let mut map = self.map();
+        if max.is_some_and(|max| map.len() >= max) {
+            return false;
+        }
+        map.insert(conn.sid.clone(), conn);
+        true
+    }
+
+    pub(crate) fn remove(&self, sid: &str) {
+        self.map().remove(sid);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.map().len()
+    }
+}
+
+/// A fresh session id: 20 characters of base64url from the CSPRNG (120
+/// bits), as long as node's.
+pub(crate) fn new_sid() -> String {
+    use base64::Engine as _;
+    use rand::RngCore;
+    let mut bytes = [0u8; 15];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sids_are_twenty_url_safe_characters_and_distinct() {
+        let a = super::new_sid();
+        assert_eq!(a.len(), 20);
+        assert!(
+            a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        assert_ne!(a, super::new_sid());
+    }
+}

@@ -1,0 +1,460 @@
+//! The tower `Service`s: [`Router`] tells a 0.6 request from an Engine.IO
+//! one and answers both; [`EngineRouter`] serves bare Engine.IO.
+
+mod cors;
+mod engine_router;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::{Method, Request, Response};
+use regex::Regex;
+
+pub use engine_router::EngineRouter;
+
+use crate::Refused;
+use crate::connection::{Connection, OpenInfo};
+use crate::engine::{EngineCore, EngineService};
+use crate::error::Reject;
+use crate::legacy::{self, Paths};
+use crate::settings::Settings;
+use crate::socket::client::ClientFactory;
+use crate::socket::namespace::{self, Factory, Middleware};
+use crate::socket::{Io, Sockets};
+
+/// Serves Socket.IO at one resource, to every client generation:
+/// TornadIO's `get_router(MyConnection, settings, resource, extra_re,
+/// extra_sep)`, grown namespaces.
+///
+/// Under `/{resource}/` it answers
+///
+/// * Engine.IO v3 and v4 (`/{resource}/?EIO=4&transport=polling`, or
+///   `websocket`): socket.io-client 1.x to 4.x, each namespace served by
+///   the connection type given for it;
+/// * Socket.IO 0.6 (`/{resource}[{extra_sep}{extra}]/{transport}/...`):
+///   served by the connection type of the namespace `/`.
+///
+/// It is a tower `Service`, and converts into an [`axum::Router`] to merge
+/// beside the application's own routes.
+///
+/// ```no_run
+/// use tornadio::{Connection, Message, Router, Socket, SocketServer};
+///
+/// struct Chat;
+/// impl Connection for Chat {
+///     async fn on_message(&mut self, socket: &Socket, message: Message) {
+///         socket.sockets().broadcast(message);
+///     }
+/// }
+/// struct Admin;
+/// impl Connection for Admin {
+///     async fn on_message(&mut self, socket: &Socket, message: Message) {
+///         let _ = socket.send(message);
+///     }
+/// }
+///
+/// # async fn run() -> Result<(), tornadio::Error> {
+/// let router = Router::new(|| Chat).namespace("/admin", || Admin);
+/// let app = axum::Router::new()
+///     .route("/", axum::routing::get(|| async { "hello" }))
+///     .merge(router);
+/// SocketServer::new(app).port(8000).run().await
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Router {
+    inner: Arc<Inner>,
+}
+
+/// What the builder methods set.
+#[derive(Clone)]
+struct Config {
+    resource: String,
+    extra_re: Option<String>,
+    extra_sep: String,
+    settings: Settings,
+    namespaces: Vec<(String, Factory)>,
+    dynamic: Vec<(Regex, Factory)>,
+    middleware: Vec<Middleware>,
+}
+
+/// A router built from its configuration.
+struct Inner {
+    config: Config,
+    paths: Paths,
+    settings: Arc<Settings>,
+    io: Io,
+    legacy: legacy::Core,
+    engine: Arc<dyn EngineService>,
+    /// `/{resource}/`: where Engine.IO requests come.
+    engine_path: String,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let config = &self.inner.config;
+        f.debug_struct("Router")
+            .field("resource", &config.resource)
+            .field("extra_re", &config.extra_re)
+            .field("extra_sep", &config.extra_sep)
+            .field("namespaces", &self.inner.io.namespace_names())
+            .field("settings", &config.settings)
+            .finish()
+    }
+}
+
+impl Router {
+    /// A router whose namespace `/` makes one connection per socket with
+    /// `factory`, at resource `socket.io`, with default [`Settings`].
+    pub fn new<C, F>(factory: F) -> Router
+    where
+        C: Connection,
+        F: Fn() -> C + Send + Sync + 'static,
+    {
+        Router::build(Config {
+            resource: "socket.io".to_owned(),
+            extra_re: None,
+            extra_sep: String::new(),
+            settings: Settings::default(),
+            namespaces: vec![("/".to_owned(), namespace::factory(factory))],
+            dynamic: Vec::new(),
+            middleware: Vec::new(),
+        })
+    }
+
+    fn build(config: Config) -> Router {
+        let paths = Paths::new(
+            &config.resource,
+            config.extra_re.as_deref(),
+            &config.extra_sep,
+        );
+        let settings = Arc::new(config.settings.clone().sane());
+        let io = Io::new(
+            Arc::clone(&settings),
+            config.namespaces.clone(),
+            config.dynamic.clone(),
+            config.middleware.clone(),
+        );
+        let root = io
+            .namespace("/")
+            .unwrap_or_else(|| unreachable!("every router serves `/`"));
+        let legacy = legacy::Core {
+            settings: Arc::clone(&settings),
+            ns: root,
+            registry: legacy::Registry::default(),
+        };
+        let engine = Arc::new(EngineCore {
+            settings: Arc::clone(&settings),
+            registry: Default::default(),
+            factory: ClientFactory { io: io.clone() },
+        });
+        let engine_path = format!("/{}/", paths.resource);
+        Router {
+            inner: Arc::new(Inner {
+                config,
+                paths,
+                settings,
+                io,
+                legacy,
+                engine,
+                engine_path,
+            }),
+        }
+    }
+
+    fn rebuilt(self, change: impl FnOnce(&mut Config)) -> Router {
+        let mut config = self.inner.config.clone();
+        change(&mut config);
+        Router::build(config)
+    }
+
+    /// Serves at `/{resource}/` instead of `/socket.io/`. May contain `/`,
+    /// as the clients' `resource` / `path` options may.
+    pub fn resource(self, resource: &str) -> Router {
+        let resource = resource.trim_matches('/').to_owned();
+        self.rebuilt(|c| c.resource = resource)
+    }
+
+    /// Captures extra data after the resource in 0.6 URLs, handed to
+    /// [`Connection::on_open`] as [`OpenInfo::extra`]. With
+    /// `resource("chat").extra_re(r"\d+").extra_sep("/")`, the 0.6 client's
+    /// `resource: 'chat/123'` gives extra `123`.
+    ///
+    /// # Panics
+    /// When `pattern` is not a valid regular expression: a router is built
+    /// once at start-up, from constants.
+    pub fn extra_re(self, pattern: &str) -> Router {
+        let pattern = pattern.to_owned();
+        self.rebuilt(|c| c.extra_re = Some(pattern))
+    }
+
+    /// What separates the resource from the extra data (TornadIO's
+    /// default: nothing).
+    pub fn extra_sep(self, separator: &str) -> Router {
+        let separator = separator.to_owned();
+        self.rebuilt(|c| c.extra_sep = separator)
+    }
+
+    /// Replaces the settings.
+    pub fn settings(self, settings: Settings) -> Router {
+        self.rebuilt(|c| c.settings = settings)
+    }
+
+    /// Serves the namespace `name` (e.g. `/admin`) with its own connection
+    /// type: TornadIO2's endpoints. Current clients reach it with
+    /// `io("/admin")`.
+    ///
+    /// # Panics
+    /// When `name` does not start with `/`.
+    pub fn namespace<C, F>(self, name: &str, factory: F) -> Router
+    where
+        C: Connection,
+        F: Fn() -> C + Send + Sync + 'static,
+    {
+        assert!(
+            name.starts_with('/'),
+            "a namespace starts with `/`: {name:?}"
+        );
+        let name = name.to_owned();
+        let factory = namespace::factory(factory);
+        self.rebuilt(|c| {
+            c.namespaces.retain(|(n, _)| *n != name);
+            c.namespaces.push((name, factory));
+        })
+    }
+
+    /// Serves every namespace whose name matches `pattern` (a regular
+    /// expression, e.g. `^/room-\d+$`) with one connection type; each
+    /// matching name is a namespace of its own, made on first connect and
+    /// dropped when its last socket leaves.
+    ///
+    /// # Panics
+    /// When `pattern` is not a valid regular expression.
+    pub fn dynamic_namespace<C, F>(self, pattern: &str, factory: F) -> Router
+    where
+        C: Connection,
+        F: Fn() -> C + Send + Sync + 'static,
+    {
+        let regex = Regex::new(pattern)
+            .unwrap_or_else(|e| panic!("invalid namespace pattern {pattern:?}: {e}"));
+        let factory = namespace::factory(factory);
+        self.rebuilt(|c| c.dynamic.push((regex, factory)))
+    }
+
+    /// Adds a connect middleware: it sees what the client sent before
+    /// [`Connection::on_open`] runs, for every namespace, and may refuse
+    /// (the client gets the refusal's message).
+    ///
+    /// ```
+    /// # use tornadio::{Refused, Router, Connection, Socket, Message};
+    /// # struct Chat;
+    /// # impl Connection for Chat { async fn on_message(&mut self, _: &Socket, _: Message) {} }
+    /// let router = Router::new(|| Chat).middleware(|info| {
+    ///     match info.auth().and_then(|a| a.get("token")) {
+    ///         Some(_) => Ok(()),
+    ///         None if !info.protocol().has_auth() => Ok(()),
+    ///         None => Err(Refused::because("no token")),
+    ///     }
+    /// });
+    /// ```
+    pub fn middleware<F>(self, middleware: F) -> Router
+    where
+        F: Fn(&OpenInfo) -> Result<(), Refused> + Send + Sync + 'static,
+    {
+        let middleware: Middleware = Arc::new(middleware);
+        self.rebuilt(|c| c.middleware.push(middleware))
+    }
+
+    /// The router's settings.
+    pub fn get_settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The live sockets of the namespace `/` (0.6 sessions included).
+    pub fn sockets(&self) -> Sockets {
+        self.inner
+            .io
+            .sockets_of("/")
+            .unwrap_or_else(|| unreachable!("every router serves `/`"))
+    }
+
+    /// The server handle: every namespace, from anywhere.
+    pub fn io(&self) -> Io {
+        self.inner.io.clone()
+    }
+
+    /// How many client connections are open: Engine.IO sessions plus 0.6
+    /// sessions.
+    pub fn connection_count(&self) -> usize {
+        self.inner.engine.registry().len() + self.inner.legacy.registry.len()
+    }
+
+    async fn handle(self, request: Request<Body>) -> Response<Body> {
+        let inner = &self.inner;
+        let path = request.uri().path();
+        let engine = path == inner.engine_path;
+        let route = if engine {
+            None
+        } else {
+            match inner.paths.route(path) {
+                Some(route) => Some(route.transport),
+                None => return Reject::NotFound.into_response(),
+            }
+        };
+        if let Some(transport) = route {
+            if !inner.settings.is_enabled(transport) {
+                return Reject::Disabled.into_response();
+            }
+        }
+        let verdict = cors::judge(&inner.settings, request.headers());
+        if verdict == cors::Verdict::Refused {
+            tracing::debug!(path, "origin refused");
+            return if engine {
+                crate::engine::forbidden()
+            } else {
+                Reject::Origin.into_response()
+            };
+        }
+        let mut response = if request.method() == Method::OPTIONS {
+            cors::preflight(&request)
+        } else if engine {
+            Arc::clone(&inner.engine).serve(request).await
+        } else {
+            self.legacy(request).await
+        };
+        cors::decorate(&mut response, &verdict);
+        response
+    }
+
+    async fn legacy(&self, request: Request<Body>) -> Response<Body> {
+        let path = request.uri().path().to_owned();
+        let Some(route) = self.inner.paths.route(&path) else {
+            return Reject::NotFound.into_response();
+        };
+        legacy::carrier(route.transport)
+            .serve(&self.inner.legacy, request, route)
+            .await
+            .unwrap_or_else(Reject::into_response)
+    }
+}
+
+impl<B> tower::Service<Request<B>> for Router
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let router = self.clone();
+        Box::pin(async move { Ok(router.handle(request.map(Body::new)).await) })
+    }
+}
+
+impl From<Router> for axum::Router {
+    fn from(router: Router) -> Self {
+        let legacy = router.inner.paths.axum_pattern();
+        let engine = router.inner.engine_path.clone();
+        axum::Router::new()
+            .route_service(&engine, router.clone())
+            .route_service(&legacy, router)
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::legacy::route::proptests::path;
+    use crate::testing::proptest_config as config;
+    use crate::{Message, Socket};
+    use http::StatusCode;
+    use proptest::prelude::*;
+    use proptest::test_runner::TestRunner;
+
+    struct Nothing;
+    impl Connection for Nothing {
+        async fn on_message(&mut self, _: &Socket, _: Message) {}
+    }
+
+    fn routers() -> Vec<Router> {
+        vec![
+            Router::new(|| Nothing),
+            Router::new(|| Nothing)
+                .resource("chat")
+                .extra_re(r"\d+")
+                .extra_sep("/"),
+            Router::new(|| Nothing).resource("a/b").extra_re("[a-z]+"),
+            Router::new(|| Nothing).resource("x.y").extra_re(".*"),
+        ]
+    }
+
+    /// The whole service, on arbitrary paths and methods: an answer, never
+    /// a panic or a server error.
+    #[test]
+    fn the_service_answers_any_path_without_a_server_error() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let routers = routers();
+        let methods = [Method::GET, Method::POST, Method::PUT, Method::OPTIONS];
+        // What a client cannot put in a request line raw; `%` stays, so
+        // percent junk reaches the router as sent.
+        const RAW: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+            .add(b' ')
+            .add(b'"')
+            .add(b'#')
+            .add(b'<')
+            .add(b'>')
+            .add(b'?')
+            .add(b'`')
+            .add(b'{')
+            .add(b'}')
+            .add(b'\\')
+            .add(b'^')
+            .add(b'|');
+        let seen = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        let mut runner = TestRunner::new(config(5_000));
+        let strategy = (path(), 0usize..4, 0usize..4);
+        runner
+            .run(&strategy, |(path, method, router)| {
+                let path = percent_encoding::utf8_percent_encode(&path, RAW).to_string();
+                let request = Request::builder()
+                    .method(methods[method].clone())
+                    .uri(path.as_str())
+                    .body(Body::empty());
+                prop_assert!(request.is_ok(), "{path:?} is not a request target");
+                let request = request.unwrap();
+                let router = routers[router].clone();
+                let response = runtime.block_on(router.handle(request));
+                seen.borrow_mut().insert(response.status());
+                prop_assert!(
+                    !response.status().is_server_error(),
+                    "{} {path:?}: {}",
+                    methods[method],
+                    response.status()
+                );
+                Ok(())
+            })
+            .unwrap();
+        // The paths reached the transports, not only the 404 of a mismatch.
+        let seen = seen.into_inner();
+        for status in [
+            StatusCode::OK,
+            StatusCode::NOT_FOUND,
+            StatusCode::BAD_REQUEST,
+        ] {
+            assert!(seen.contains(&status), "no {status} among {seen:?}");
+        }
+    }
+}

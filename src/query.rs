@@ -1,0 +1,75 @@
+//! Query strings, strictly: `name=value` pairs, `+` as space,
+//! percent-decoding, never a panic on junk.
+
+/// The percent-decoded value of the first parameter `name`; `Some("")`
+/// for a bare `name`.
+pub(crate) fn param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode(key) == name).then(|| decode(value))
+    })
+}
+
+/// `+` as space, then percent-decoding; invalid UTF-8 is replaced.
+pub(crate) fn decode(text: &str) -> String {
+    let spaced = text.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The parameters the Engine.IO layer reads.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct EngineQuery {
+    pub(crate) eio: Option<String>,
+    pub(crate) transport: Option<String>,
+    pub(crate) sid: Option<String>,
+    /// The JSONP callback index (`j`), digits only.
+    pub(crate) jsonp: Option<String>,
+    pub(crate) b64: bool,
+}
+
+impl EngineQuery {
+    pub(crate) fn parse(query: &str) -> EngineQuery {
+        let mut parsed = EngineQuery::default();
+        for pair in query.split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let slot = match key {
+                "EIO" => &mut parsed.eio,
+                "transport" => &mut parsed.transport,
+                "sid" => &mut parsed.sid,
+                "j" => &mut parsed.jsonp,
+                "b64" => {
+                    parsed.b64 = !value.is_empty() && value != "0" && value != "false";
+                    continue;
+                }
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(decode(value));
+            }
+        }
+        parsed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_parameters() {
+        let q = "EIO=4&transport=polling&t=x&sid=a%2Bb&b64=1&j=3&name=J%C3%BCrgen+M";
+        let parsed = EngineQuery::parse(q);
+        assert_eq!(parsed.eio.as_deref(), Some("4"));
+        assert_eq!(parsed.transport.as_deref(), Some("polling"));
+        assert_eq!(parsed.sid.as_deref(), Some("a+b"));
+        assert_eq!(parsed.jsonp.as_deref(), Some("3"));
+        assert!(parsed.b64);
+        assert_eq!(param(q, "name").as_deref(), Some("Jürgen M"));
+        assert_eq!(param("flag&x=1", "flag").as_deref(), Some(""));
+        assert_eq!(param("x=%ZZ%FF", "x").as_deref(), Some("%ZZ\u{fffd}"));
+        assert_eq!(param("", "x"), None);
+        assert!(!EngineQuery::parse("b64=0").b64);
+    }
+}

@@ -1,0 +1,423 @@
+//! One Socket.IO client over one Engine.IO session: the layer above the
+//! engine, in the session's own task. It owns the application's
+//! connection value of every namespace the client joined, decodes packets
+//! (reassembling binary ones), and dispatches them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+
+use super::encode::engine_packet;
+use super::namespace::{DynConnection, Namespace};
+use super::{Ack, Args, Event, Io, Socket, Wire};
+use crate::connection::{Handshake, OpenInfo, Protocol};
+use crate::engine::{Conn, Data, Flow, StartUpper, Upper, new_sid};
+use crate::message::Message;
+use crate::panic::guarded;
+use crate::protocol::engine::Version;
+use crate::protocol::packet::{Decoded, Decoder, Kind, Packet};
+use crate::{DisconnectReason, Refused};
+
+/// What a [`Socket`] handle asks of its client's task.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Disconnect the socket of this namespace (server side).
+    Disconnect(Arc<str>),
+    /// Close the whole connection; this namespace's socket was asked.
+    CloseAll(Arc<str>),
+}
+
+/// What woke the client's task besides its client.
+pub(crate) enum Wake {
+    Command(Command),
+    ConnectTimeout,
+}
+
+/// A joined namespace: the handle and the application's value.
+struct Slot {
+    socket: Socket,
+    connection: Box<dyn DynConnection>,
+}
+
+pub(crate) struct Client {
+    io: Io,
+    handshake: Option<Arc<Handshake>>,
+    protocol: Protocol,
+    slots: HashMap<Arc<str>, Slot>,
+    decoder: Decoder,
+    commands: mpsc::UnboundedReceiver<Command>,
+    command_sender: mpsc::UnboundedSender<Command>,
+    /// Until a namespace is joined: when the client is given up.
+    connect_deadline: Option<Instant>,
+}
+
+/// Makes a [`Client`] per Engine.IO session.
+pub(crate) struct ClientFactory {
+    pub(crate) io: Io,
+}
+
+impl StartUpper for ClientFactory {
+    type Upper = Client;
+
+    fn make(&self) -> Client {
+        let (command_sender, commands) = mpsc::unbounded_channel();
+        Client {
+            io: self.io.clone(),
+            handshake: None,
+            protocol: Protocol::SocketIo4,
+            slots: HashMap::new(),
+            decoder: Decoder::default(),
+            commands,
+            command_sender,
+            connect_deadline: None,
+        }
+    }
+}
+
+impl Upper for Client {
+    type Wake = Wake;
+
+    async fn open(&mut self, conn: &Arc<Conn>, handshake: &Arc<Handshake>) -> Result<(), Refused> {
+        self.protocol = match conn.version {
+            Version::V3 => Protocol::SocketIo2,
+            Version::V4 => Protocol::SocketIo4,
+        };
+        self.handshake = Some(Arc::clone(handshake));
+        Ok(())
+    }
+
+    async fn opened(&mut self, conn: &Arc<Conn>) -> Flow {
+        let settings = &self.io.inner.settings;
+        self.connect_deadline = Some(crate::engine::later(
+            Instant::now(),
+            settings.connect_timeout,
+        ));
+        if self.protocol == Protocol::SocketIo2 {
+            // A v4 client never asks for `/`: the server connects it.
+            return self.connect(conn, Arc::from("/"), None).await;
+        }
+        Flow::Continue
+    }
+
+    async fn message(&mut self, conn: &Arc<Conn>, data: Data) -> Flow {
+        let settings = &self.io.inner.settings;
+        let decoded = match data {
+            Data::Text(text) => self.decoder.text(&text, settings.max_attachments),
+            Data::Binary(bytes) => self.decoder.binary(bytes, settings.max_payload),
+        };
+        match decoded {
+            Ok(Decoded::Pending) => Flow::Continue,
+            Ok(Decoded::Packet(packet, attachments)) => {
+                self.dispatch(conn, packet, attachments).await
+            }
+            Err(error) => {
+                tracing::warn!(%error, "invalid Socket.IO packet; closing the connection");
+                Flow::Close(DisconnectReason::ParseError)
+            }
+        }
+    }
+
+    async fn wake(&mut self) -> Wake {
+        let deadline = self.connect_deadline;
+        tokio::select! {
+            command = self.commands.recv() => match command {
+                Some(command) => Wake::Command(command),
+                // The client holds a sender itself: never closed.
+                None => std::future::pending().await,
+            },
+            () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => Wake::ConnectTimeout,
+        }
+    }
+
+    async fn handle_wake(&mut self, conn: &Arc<Conn>, wake: Wake) -> Flow {
+        match wake {
+            Wake::ConnectTimeout => {
+                self.connect_deadline = None;
+                if self.slots.is_empty() {
+                    tracing::debug!("no namespace joined in time; closing");
+                    return Flow::Close(DisconnectReason::ForcedServerClose);
+                }
+                Flow::Continue
+            }
+            Wake::Command(Command::Disconnect(nsp)) => {
+                self.leave(
+                    conn,
+                    &nsp,
+                    DisconnectReason::ServerNamespaceDisconnect,
+                    true,
+                )
+                .await;
+                Flow::Continue
+            }
+            Wake::Command(Command::CloseAll(nsp)) => {
+                let names: Vec<Arc<str>> = self.slots.keys().cloned().collect();
+                for name in names {
+                    let reason = if name == nsp {
+                        DisconnectReason::ServerNamespaceDisconnect
+                    } else {
+                        DisconnectReason::ForcedClose
+                    };
+                    self.leave(conn, &name, reason, true).await;
+                }
+                Flow::Close(DisconnectReason::ForcedClose)
+            }
+        }
+    }
+
+    async fn closed(&mut self, _conn: &Arc<Conn>, reason: DisconnectReason) {
+        for (_, slot) in self.slots.drain() {
+            close_slot(&self.io, slot, reason).await;
+        }
+    }
+}
+
+/// Unlists a socket, then tells its connection value: exactly once.
+async fn close_slot(io: &Io, mut slot: Slot, reason: DisconnectReason) {
+    let ns = Arc::clone(&slot.socket.inner.ns);
+    ns.remove(&slot.socket.inner.id);
+    slot.socket.mark_closed();
+    io.forget_if_empty(&ns);
+    tracing::debug!(nsp = %ns.name, %reason, "socket closed");
+    guarded("on_close", slot.connection.on_close(&slot.socket, reason)).await;
+}
+
+impl Client {
+    async fn dispatch(
+        &mut self,
+        conn: &Arc<Conn>,
+        packet: Packet,
+        attachments: Vec<Bytes>,
+    ) -> Flow {
+        let nsp: Arc<str> = match self.slots.get_key_value(packet.nsp.as_str()) {
+            Some((name, _)) => Arc::clone(name),
+            None => Arc::from(packet.nsp.as_str()),
+        };
+        match packet.kind {
+            Kind::Connect => {
+                if self.slots.contains_key(&nsp) {
+                    tracing::warn!(%nsp, "second CONNECT for a joined namespace; closing");
+                    return Flow::Close(DisconnectReason::ParseError);
+                }
+                if self.slots.len() >= self.io.inner.settings.max_namespaces_per_client {
+                    tracing::warn!(%nsp, "too many namespaces for one client; closing");
+                    return Flow::Close(DisconnectReason::ParseError);
+                }
+                let auth = match self.protocol {
+                    Protocol::SocketIo4 => packet.data,
+                    _ => packet.query.as_deref().map(query_object),
+                };
+                self.connect(conn, nsp, auth).await
+            }
+            Kind::Disconnect => {
+                if !self.slots.contains_key(&nsp) {
+                    return self.not_joined(&nsp);
+                }
+                self.leave(
+                    conn,
+                    &nsp,
+                    DisconnectReason::ClientNamespaceDisconnect,
+                    false,
+                )
+                .await;
+                Flow::Continue
+            }
+            Kind::Event | Kind::BinaryEvent => {
+                let Some(Value::Array(mut values)) = packet.data else {
+                    return Flow::Close(DisconnectReason::ParseError);
+                };
+                let Some(slot) = self.slots.get_mut(&nsp) else {
+                    return self.not_joined(&nsp);
+                };
+                let name = match values.remove(0) {
+                    Value::String(name) => name,
+                    other => other.to_string(),
+                };
+                let args = Args::new(values, attachments);
+                on_event(slot, name, args, packet.id).await
+            }
+            Kind::Ack | Kind::BinaryAck => {
+                let Some(slot) = self.slots.get(&nsp) else {
+                    return self.not_joined(&nsp);
+                };
+                let values = match packet.data {
+                    Some(Value::Array(values)) => values,
+                    _ => Vec::new(),
+                };
+                let id = packet.id.unwrap_or(u64::MAX);
+                if !slot.socket.resolve_ack(id, Args::new(values, attachments)) {
+                    tracing::warn!(%nsp, id, "acknowledgement for an unknown id ignored");
+                }
+                Flow::Continue
+            }
+            Kind::ConnectError => {
+                tracing::warn!(%nsp, "CONNECT_ERROR from a client; closing");
+                Flow::Close(DisconnectReason::ParseError)
+            }
+        }
+    }
+
+    fn not_joined(&self, nsp: &str) -> Flow {
+        tracing::warn!(%nsp, "packet for a namespace not joined; closing");
+        Flow::Close(DisconnectReason::ParseError)
+    }
+
+    /// Connects a namespace: middleware, `on_open`, then the CONNECT reply
+    /// and what `on_open` sent; or CONNECT_ERROR.
+    async fn connect(&mut self, conn: &Arc<Conn>, nsp: Arc<str>, auth: Option<Value>) -> Flow {
+        let Some(ns) = self.io.namespace_for_connect(&nsp) else {
+            tracing::debug!(%nsp, "connect to an unknown namespace refused");
+            let error = serde_json::json!({"message": "Invalid namespace"});
+            push_control(conn, engine_packet(Kind::ConnectError, &nsp, Some(&error)));
+            return Flow::Continue;
+        };
+        let Some(handshake) = self.handshake.clone() else {
+            return Flow::Close(DisconnectReason::TransportError);
+        };
+        let id: Arc<str> = match self.protocol {
+            Protocol::SocketIo4 => Arc::from(new_sid().as_str()),
+            _ if &*nsp == "/" => Arc::from(&*conn.sid),
+            _ => Arc::from(format!("{nsp}#{}", conn.sid).as_str()),
+        };
+        let wire = Wire::Engine {
+            conn: Arc::clone(conn),
+            commands: self.command_sender.clone(),
+        };
+        let socket = Socket::new(
+            id,
+            Arc::clone(&ns),
+            self.protocol,
+            Arc::clone(&handshake),
+            wire,
+        );
+        let info = OpenInfo {
+            handshake,
+            extra: None,
+            namespace: Arc::clone(&nsp),
+            auth,
+            protocol: self.protocol,
+        };
+        ns.insert(socket.clone());
+        let mut connection = (ns.factory)();
+        let refused = match self.io.inner.middleware.iter().try_for_each(|m| m(&info)) {
+            Err(refused) => Some(refused),
+            Ok(()) => match guarded("on_open", connection.on_open(&socket, &info)).await {
+                Some(Ok(())) => None,
+                Some(Err(refused)) => Some(refused),
+                None => {
+                    self.unlist(&ns, &socket);
+                    return Flow::Close(DisconnectReason::HandlerPanicked);
+                }
+            },
+        };
+        drop(info);
+        if let Some(refused) = refused {
+            self.unlist(&ns, &socket);
+            tracing::debug!(%nsp, %refused, "connection refused");
+            push_control(conn, self.connect_error(&nsp, &refused));
+            return Flow::Continue;
+        }
+        let reply = match self.protocol {
+            Protocol::SocketIo4 => {
+                let data = serde_json::json!({"sid": &*socket.inner.id});
+                engine_packet(Kind::Connect, &nsp, Some(&data))
+            }
+            _ => engine_packet(Kind::Connect, &nsp, None),
+        };
+        if socket.confirm(reply).is_err() {
+            // The connection is closing: `closed` will not see this slot.
+            self.unlist(&ns, &socket);
+            guarded(
+                "on_close",
+                connection.on_close(&socket, conn.close_reason()),
+            )
+            .await;
+            return Flow::Continue;
+        }
+        tracing::debug!(%nsp, id = %socket.inner.id, "socket connected");
+        self.connect_deadline = None;
+        self.slots.insert(nsp, Slot { socket, connection });
+        Flow::Continue
+    }
+
+    fn unlist(&self, ns: &Arc<Namespace>, socket: &Socket) {
+        ns.remove(&socket.inner.id);
+        socket.mark_closed();
+        self.io.forget_if_empty(ns);
+    }
+
+    fn connect_error(&self, nsp: &str, refused: &Refused) -> crate::engine::conn::Frame {
+        let data = match self.protocol {
+            Protocol::SocketIo4 => {
+                let mut error = Map::new();
+                error.insert("message".into(), Value::from(refused.text()));
+                if let Some(data) = refused.data() {
+                    error.insert("data".into(), data.clone());
+                }
+                Value::Object(error)
+            }
+            _ => refused
+                .data()
+                .cloned()
+                .unwrap_or_else(|| Value::from(refused.text())),
+        };
+        engine_packet(Kind::ConnectError, nsp, Some(&data))
+    }
+
+    /// Ends one namespace's socket; `notify` sends the client DISCONNECT.
+    async fn leave(&mut self, conn: &Arc<Conn>, nsp: &str, reason: DisconnectReason, notify: bool) {
+        let Some(slot) = self.slots.remove(nsp) else {
+            return;
+        };
+        if notify {
+            push_control(conn, engine_packet(Kind::Disconnect, nsp, None));
+        }
+        close_slot(&self.io, slot, reason).await;
+    }
+}
+
+/// Hands an event to the application: a plain `message` to `on_message`,
+/// anything else to `on_event`.
+async fn on_event(slot: &mut Slot, name: String, args: Args, id: Option<u64>) -> Flow {
+    let Slot { socket, connection } = slot;
+    let plain = name == "message" && id.is_none() && args.len() == 1 && args.binary.is_empty();
+    let handled = if plain {
+        let (mut values, _) = args.into_parts();
+        let message = Message::from_value(values.remove(0));
+        tracing::trace!(?message, "message");
+        guarded("on_message", connection.on_message(socket, message)).await
+    } else {
+        tracing::trace!(%name, "event");
+        let ack = id.map(|id| Ack {
+            socket: socket.clone(),
+            id,
+        });
+        let event = Event { name, args, ack };
+        guarded("on_event", connection.on_event(socket, event)).await
+    };
+    match handled {
+        Some(()) => Flow::Continue,
+        None => Flow::Close(DisconnectReason::HandlerPanicked),
+    }
+}
+
+/// Queues a protocol packet regardless of the queue's limit.
+fn push_control(conn: &Conn, frame: crate::engine::conn::Frame) {
+    conn.push_control(frame);
+}
+
+/// A v4 namespace query (`/admin?token=1`) as node 4 turns it into `auth`.
+fn query_object(query: &str) -> Value {
+    let mut object = Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        object.insert(
+            crate::query::decode(key),
+            Value::from(crate::query::decode(value)),
+        );
+    }
+    Value::Object(object)
+}

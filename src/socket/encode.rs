@@ -1,0 +1,141 @@
+//! A packet for the sockets of one namespace, encoded once per client
+//! generation and shared by every receiver of that generation.
+
+use std::cell::OnceCell;
+
+use serde_json::Value;
+
+use crate::engine::conn::{self, Frame};
+use crate::message::Message;
+use crate::protocol::packet::{self, Kind, StringWriter};
+use crate::socket::Args;
+
+/// What goes to a socket: an event (maybe asking for an ack), or a message
+/// (`Socket::send`).
+#[derive(Debug, Clone)]
+pub(crate) enum Body {
+    Event { name: String, args: Args },
+    Message(Message),
+}
+
+/// One outgoing packet and its encodings, made when first asked for.
+pub(crate) struct Encoded<'a> {
+    pub(crate) nsp: &'a str,
+    pub(crate) body: &'a Body,
+    pub(crate) ack: Option<u64>,
+    engine: OnceCell<Vec<Frame>>,
+    legacy: OnceCell<Option<String>>,
+}
+
+impl<'a> Encoded<'a> {
+    pub(crate) fn new(nsp: &'a str, body: &'a Body, ack: Option<u64>) -> Self {
+        Encoded {
+            nsp,
+            body,
+            ack,
+            engine: OnceCell::new(),
+            legacy: OnceCell::new(),
+        }
+    }
+
+    /// For Engine.IO clients (Socket.IO v4 and v5 encode events alike): the
+    /// `4`-prefixed packet, then its attachments.
+    pub(crate) fn engine(&self) -> &[Frame] {
+        self.engine.get_or_init(|| match self.body {
+            Body::Event { name, args } => engine_event(self.nsp, name, args, self.ack),
+            Body::Message(message) => {
+                let mut text = String::with_capacity(32);
+                text.push('4');
+                packet::encode_header(&mut text, Kind::Event, 0, self.nsp, self.ack);
+                text.push_str("[\"message\",");
+                match message {
+                    Message::Text(t) => write_json(&mut text, t.as_str()),
+                    Message::Json(v) => write_json(&mut text, v),
+                }
+                text.push(']');
+                vec![conn::text(text)]
+            }
+        })
+    }
+
+    /// For 0.6 clients: messages only. An event is a message when it is
+    /// `message` with one JSON argument and no ack; anything else has no
+    /// 0.6 form (`None`).
+    pub(crate) fn legacy(&self) -> Option<&str> {
+        self.legacy
+            .get_or_init(|| {
+                let message = match self.body {
+                    Body::Message(message) => message.clone(),
+                    Body::Event { name, args } => {
+                        if name != "message"
+                            || args.len() != 1
+                            || !args.binary.is_empty()
+                            || self.ack.is_some()
+                        {
+                            return None;
+                        }
+                        Message::from_value(args.values[0].clone())
+                    }
+                };
+                let mut frames = String::new();
+                message.encode(&mut frames);
+                Some(frames)
+            })
+            .as_deref()
+    }
+}
+
+/// `4` + an EVENT (or BINARY_EVENT) packet, then the attachments.
+pub(crate) fn engine_event(nsp: &str, name: &str, args: &Args, ack: Option<u64>) -> Vec<Frame> {
+    let kind = if args.binary.is_empty() {
+        Kind::Event
+    } else {
+        Kind::BinaryEvent
+    };
+    let mut text = String::with_capacity(32 + name.len());
+    text.push('4');
+    packet::encode_header(&mut text, kind, args.binary.len(), nsp, ack);
+    text.push('[');
+    write_json(&mut text, name);
+    for value in &args.values {
+        text.push(',');
+        write_json(&mut text, value);
+    }
+    text.push(']');
+    with_attachments(text, args)
+}
+
+/// `4` + an ACK (or BINARY_ACK) packet, then the attachments.
+pub(crate) fn engine_ack(nsp: &str, id: u64, args: &Args) -> Vec<Frame> {
+    let kind = if args.binary.is_empty() {
+        Kind::Ack
+    } else {
+        Kind::BinaryAck
+    };
+    let mut text = String::with_capacity(32);
+    text.push('4');
+    packet::encode_header(&mut text, kind, args.binary.len(), nsp, Some(id));
+    write_json(&mut text, &args.values);
+    with_attachments(text, args)
+}
+
+/// `4` + any other packet: CONNECT, DISCONNECT, CONNECT_ERROR.
+pub(crate) fn engine_packet(kind: Kind, nsp: &str, data: Option<&Value>) -> Frame {
+    let mut text = String::with_capacity(32);
+    text.push('4');
+    text.push_str(&packet::encode(kind, 0, nsp, None, data));
+    conn::text(text)
+}
+
+fn with_attachments(text: String, args: &Args) -> Vec<Frame> {
+    let mut frames = Vec::with_capacity(1 + args.binary.len());
+    frames.push(conn::text(text));
+    frames.extend(args.binary.iter().cloned().map(conn::binary));
+    frames
+}
+
+/// Appends a value's JSON text.
+pub(crate) fn write_json<T: serde::Serialize + ?Sized>(out: &mut String, value: &T) {
+    // Strings, numbers and Values always serialise.
+    let _ = serde_json::to_writer(StringWriter(out), value);
+}

@@ -1,0 +1,232 @@
+//! [`Io`], the server handle, and [`Sockets`], a namespace's live sockets.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, RwLock, Weak};
+
+use regex::Regex;
+
+use super::namespace::{Factory, Middleware, Namespace};
+use super::{BroadcastOperator, Socket};
+use crate::message::Outgoing;
+use crate::settings::Settings;
+
+/// The namespaces of one router and what serves them.
+pub(crate) struct IoInner {
+    pub(crate) settings: Arc<Settings>,
+    namespaces: RwLock<HashMap<Arc<str>, Arc<Namespace>>>,
+    dynamic: Vec<(Regex, Factory)>,
+    pub(crate) middleware: Vec<Middleware>,
+}
+
+/// A cheap, cloneable handle on a router's namespaces, usable from
+/// anywhere (an HTTP route, a timer): node's `io`.
+///
+/// ```no_run
+/// # async fn demo(router: &tornadio::Router) {
+/// let io = router.io();
+/// let _ = io.of("/chat").to("lobby").emit("news", &"the server restarts at noon");
+/// let everyone = io.of("/").sockets();
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Io {
+    pub(crate) inner: Arc<IoInner>,
+}
+
+impl fmt::Debug for Io {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Io")
+            .field("namespaces", &self.namespace_names())
+            .finish()
+    }
+}
+
+impl Io {
+    /// Builds the namespaces of a router.
+    pub(crate) fn new(
+        settings: Arc<Settings>,
+        namespaces: Vec<(String, Factory)>,
+        dynamic: Vec<(Regex, Factory)>,
+        middleware: Vec<Middleware>,
+    ) -> Io {
+        let inner = Arc::new_cyclic(|weak: &Weak<IoInner>| {
+            let map = namespaces
+                .into_iter()
+                .map(|(name, factory)| {
+                    let name: Arc<str> = Arc::from(name.as_str());
+                    let ns = Namespace::new(
+                        Arc::clone(&name),
+                        factory,
+                        Arc::clone(&settings),
+                        false,
+                        weak.clone(),
+                    );
+                    (name, Arc::new(ns))
+                })
+                .collect();
+            IoInner {
+                settings,
+                namespaces: RwLock::new(map),
+                dynamic,
+                middleware,
+            }
+        });
+        Io { inner }
+    }
+
+    pub(crate) fn from_weak(weak: &Weak<IoInner>) -> Io {
+        match weak.upgrade() {
+            Some(inner) => Io { inner },
+            // The router is gone; an empty handle does nothing.
+            None => Io::new(
+                Arc::new(Settings::default()),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+            ),
+        }
+    }
+
+    /// The namespace named `name`, if it exists now.
+    pub(crate) fn namespace(&self, name: &str) -> Option<Arc<Namespace>> {
+        self.inner
+            .namespaces
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// The namespace a client connects to: a declared one, or a child of a
+    /// dynamic pattern made on first use. `None`: no such namespace.
+    pub(crate) fn namespace_for_connect(&self, name: &str) -> Option<Arc<Namespace>> {
+        if let Some(ns) = self.namespace(name) {
+            return Some(ns);
+        }
+        let (_, factory) = self
+            .inner
+            .dynamic
+            .iter()
+            .find(|(re, _)| re.is_match(name))?;
+        let mut map = self
+            .inner
+            .namespaces
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        let ns = map.entry(Arc::from(name)).or_insert_with(|| {
+            Arc::new(Namespace::new(
+                Arc::from(name),
+                Arc::clone(factory),
+                Arc::clone(&self.inner.settings),
+                true,
+                Arc::downgrade(&self.inner),
+            ))
+        });
+        Some(Arc::clone(ns))
+    }
+
+    /// Drops a dynamic namespace that has no socket left.
+    pub(crate) fn forget_if_empty(&self, ns: &Namespace) {
+        if !ns.dynamic {
+            return;
+        }
+        let mut map = self
+            .inner
+            .namespaces
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if ns.len() == 0 {
+            map.remove(&*ns.name);
+        }
+    }
+
+    /// The names of the namespaces that exist now.
+    pub fn namespace_names(&self) -> Vec<String> {
+        self.inner
+            .namespaces
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .map(|k| k.to_string())
+            .collect()
+    }
+
+    /// Selects every socket of namespace `name`: `io.of("/chat").emit(..)`.
+    /// An unknown namespace selects nothing.
+    pub fn of(&self, name: &str) -> BroadcastOperator {
+        match self.namespace(name) {
+            Some(ns) => BroadcastOperator::new(ns),
+            None => BroadcastOperator::nothing(),
+        }
+    }
+
+    /// The sockets of namespace `name`, as the 0.6 API lists them.
+    pub fn sockets_of(&self, name: &str) -> Option<Sockets> {
+        self.namespace(name).map(Sockets::new)
+    }
+}
+
+/// The live sockets of one namespace: count them, look one up, broadcast
+/// messages to all. The 0.6 API's view; [`BroadcastOperator`] does more.
+///
+/// A socket is listed from just before [`on_open`](crate::Connection::on_open)
+/// until just before [`on_close`](crate::Connection::on_close).
+#[derive(Clone)]
+pub struct Sockets {
+    ns: Arc<Namespace>,
+}
+
+impl fmt::Debug for Sockets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sockets")
+            .field("namespace", &self.ns.name)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl Sockets {
+    pub(crate) fn new(ns: Arc<Namespace>) -> Sockets {
+        Sockets { ns }
+    }
+
+    /// Number of live sockets.
+    pub fn len(&self) -> usize {
+        self.ns.len()
+    }
+
+    /// Whether there is no live socket.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The socket with this id, if it is live.
+    pub fn get(&self, id: &str) -> Option<Socket> {
+        self.ns.get(id)
+    }
+
+    /// The ids of the live sockets.
+    pub fn ids(&self) -> Vec<String> {
+        self.ns.ids()
+    }
+
+    /// Sends a message to every live socket: a message to 0.6 clients, a
+    /// `message` event to current ones. Encoded once per client generation.
+    /// Sockets whose queue is full are closed (see [`Socket::send`]).
+    pub fn broadcast(&self, message: impl Into<Outgoing>) {
+        BroadcastOperator::new(Arc::clone(&self.ns)).send(message);
+    }
+
+    /// Sends a message to every live socket but the one with id `except`.
+    pub fn broadcast_except(&self, message: impl Into<Outgoing>, except: &str) {
+        BroadcastOperator::new(Arc::clone(&self.ns))
+            .except_socket(Arc::from(except))
+            .send(message);
+    }
+
+    /// Closes every live socket (each gets its `on_close`).
+    pub fn close_all(&self) {
+        BroadcastOperator::new(Arc::clone(&self.ns)).disconnect();
+    }
+}
