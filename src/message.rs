@@ -111,15 +111,6 @@ pub enum Outgoing {
     Batch(Vec<Message>),
 }
 
-impl Outgoing {
-    pub(crate) fn encode(&self, out: &mut String) {
-        match self {
-            Outgoing::One(message) => message.encode(out),
-            Outgoing::Batch(messages) => messages.iter().for_each(|m| m.encode(out)),
-        }
-    }
-}
-
 impl From<Message> for Outgoing {
     fn from(message: Message) -> Self {
         Outgoing::One(message)
@@ -163,7 +154,10 @@ mod tests {
 
     fn wire(outgoing: impl Into<Outgoing>) -> String {
         let mut out = String::new();
-        outgoing.into().encode(&mut out);
+        match outgoing.into() {
+            Outgoing::One(message) => message.encode(&mut out),
+            Outgoing::Batch(messages) => messages.iter().for_each(|m| m.encode(&mut out)),
+        }
         out
     }
 

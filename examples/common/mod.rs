@@ -2,6 +2,8 @@
 //! socket.io 0.6 browser client routes, and starting the server.
 //!
 //! Included by each example with `#[path = "../common/mod.rs"] mod common;`.
+//! Each example uses part of it.
+#![allow(dead_code)]
 
 use std::io::IsTerminal as _;
 use std::net::{IpAddr, SocketAddr};
@@ -55,7 +57,6 @@ impl Options {
     }
 
     /// The value of one of the example's own flags.
-    #[allow(dead_code)]
     pub fn flag(&self, name: &str) -> Option<&str> {
         self.extra
             .iter()

@@ -83,7 +83,7 @@ impl Connection for Conformance {
                     (values.next(), values.next())
                 {
                     let rest = Args::from_parts(values.collect(), binary);
-                    let _ = socket.to(room).emit_args(&event, rest);
+                    socket.to(room).emit_args(&event, rest);
                 }
             }
             "ask" => {
@@ -96,10 +96,10 @@ impl Connection for Conformance {
                     let answer = socket.emit_args_with_ack(&event, rest);
                     let socket = socket.clone();
                     tokio::spawn(async move {
-                        if let Ok(answer) = answer.await {
-                            if !answer.is_empty() {
-                                let _ = socket.emit_args("answer", answer);
-                            }
+                        if let Ok(answer) = answer.await
+                            && !answer.is_empty()
+                        {
+                            let _ = socket.emit_args("answer", answer);
                         }
                     });
                 }

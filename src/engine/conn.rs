@@ -61,8 +61,6 @@ pub(crate) struct Conn {
     pub(crate) binary_mode: BinaryMode,
     state: Mutex<State>,
     ready: Notify,
-    /// Told when a GET took the close packet.
-    close_taken: Notify,
     inbox: mpsc::Sender<Inbound>,
     cancel: CancellationToken,
     reason: OnceLock<DisconnectReason>,
@@ -93,7 +91,6 @@ impl Conn {
                 post_pending: false,
             }),
             ready: Notify::new(),
-            close_taken: Notify::new(),
             inbox,
             cancel: parent.map_or_else(CancellationToken::new, CancellationToken::child_token),
             reason: OnceLock::new(),
@@ -161,11 +158,6 @@ impl Conn {
         state.queue.drain(..).collect()
     }
 
-    /// Bytes waiting.
-    pub(crate) fn queued_bytes(&self) -> usize {
-        self.lock().bytes
-    }
-
     /// Resolves when something was queued or the carrier changed since the
     /// last wake-up (maybe spuriously: check again).
     pub(crate) async fn changed(&self) {
@@ -180,10 +172,6 @@ impl Conn {
     pub(crate) fn close_queue(&self) {
         self.lock().closed = true;
         self.ready.notify_one();
-    }
-
-    pub(crate) fn is_queue_closed(&self) -> bool {
-        self.lock().closed
     }
 
     /// Asks the session's task to end the session; the first reason wins.
@@ -266,16 +254,6 @@ impl Conn {
         }
         state.bytes = 0;
         Some(PollAnswer::Frames(state.queue.drain(..).collect()))
-    }
-
-    /// A GET delivered the close packet.
-    pub(crate) fn note_close_taken(&self) {
-        self.close_taken.notify_one();
-    }
-
-    /// Resolves once a GET delivered the close packet.
-    pub(crate) async fn close_taken(&self) {
-        self.close_taken.notified().await;
     }
 
     /// Starts a probe; `false` when one exists or the session is not on

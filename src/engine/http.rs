@@ -16,7 +16,7 @@ use super::conn::{Carrier, Claim, ClaimError, PollAnswer, control, text};
 use super::task::Task;
 use super::{Conn, Inbound, Registry, Upper, new_sid, upgrade};
 use crate::connection::Handshake;
-use crate::context::{self, ServerContext};
+use crate::context;
 use crate::protocol::engine::{self, BinaryMode, Outgoing, Payload, Version};
 use crate::query::EngineQuery;
 use crate::settings::Settings;
@@ -84,7 +84,6 @@ impl EngineError {
 /// the layer above.
 pub(crate) trait EngineService: Send + Sync + 'static {
     fn serve(self: Arc<Self>, request: Request<Body>) -> BoxFuture<'static, Response<Body>>;
-    fn settings(&self) -> &Arc<Settings>;
     fn registry(&self) -> &Registry;
 }
 
@@ -104,10 +103,6 @@ pub(crate) struct EngineCore<F> {
 impl<F: StartUpper> EngineService for EngineCore<F> {
     fn serve(self: Arc<Self>, request: Request<Body>) -> BoxFuture<'static, Response<Body>> {
         Box::pin(async move { serve(&self, request).await })
-    }
-
-    fn settings(&self) -> &Arc<Settings> {
-        &self.settings
     }
 
     fn registry(&self) -> &Registry {
@@ -398,7 +393,6 @@ async fn poll(conn: Arc<Conn>, query: &EngineQuery) -> Answer {
         PollAnswer::Frames(frames) => frames,
         PollAnswer::Noop => vec![control("6")],
         PollAnswer::Closing(mut frames) => {
-            conn.note_close_taken();
             if conn.close_reason() == DisconnectReason::TransportClose {
                 // The client asked to close: its pending poll just ends.
                 vec![control("6")]

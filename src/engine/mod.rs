@@ -69,7 +69,7 @@ pub(crate) enum Inbound {
     /// Packets a polling POST carried, in order.
     Packets(Vec<Packet>),
     /// The probe finished: this WebSocket carries the session from now on.
-    Upgraded(WsStream, BinaryMode),
+    Upgraded(Box<WsStream>, BinaryMode),
 }
 
 /// Whether a session goes on after a callback.

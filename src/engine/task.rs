@@ -106,7 +106,7 @@ impl Task {
                     }
                     Some(Inbound::Upgraded(ws, mode)) => {
                         tracing::debug!("upgraded to websocket");
-                        self.ws = Some((ws, mode));
+                        self.ws = Some((*ws, mode));
                         Flow::Continue
                     }
                     None => Flow::Close(DisconnectReason::TransportClose),
@@ -196,27 +196,24 @@ impl Task {
                 | DisconnectReason::TransportError
                 | DisconnectReason::PingTimeout
         );
-        match &mut self.ws {
-            Some((ws, mode)) => {
-                let frames = leftovers;
-                let version = self.conn.version;
-                let mode = *mode;
-                let code = self.close_code;
-                let goodbye = async {
-                    if !gone {
-                        for frame in frames {
-                            ws.feed(ws_message(frame, version, mode)).await?;
-                        }
+        if let Some((ws, mode)) = &mut self.ws {
+            let frames = leftovers;
+            let version = self.conn.version;
+            let mode = *mode;
+            let code = self.close_code;
+            let goodbye = async {
+                if !gone {
+                    for frame in frames {
+                        ws.feed(ws_message(frame, version, mode)).await?;
                     }
-                    ws.close(Some(CloseFrame {
-                        code,
-                        reason: "".into(),
-                    }))
-                    .await
-                };
-                let _ = tokio::time::timeout(CLOSE_GRACE, goodbye).await;
-            }
-            None => {}
+                }
+                ws.close(Some(CloseFrame {
+                    code,
+                    reason: "".into(),
+                }))
+                .await
+            };
+            let _ = tokio::time::timeout(CLOSE_GRACE, goodbye).await;
         }
     }
 }

@@ -31,7 +31,7 @@ pub(crate) async fn probe(conn: Arc<Conn>, ws: WsStream, mode: BinaryMode, timeo
             conn.upgraded();
             if conn
                 .inbox()
-                .send(Inbound::Upgraded(ws, mode))
+                .send(Inbound::Upgraded(Box::new(ws), mode))
                 .await
                 .is_err()
             {

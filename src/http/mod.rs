@@ -305,10 +305,10 @@ impl Router {
                 None => return Reject::NotFound.into_response(),
             }
         };
-        if let Some(transport) = route {
-            if !inner.settings.is_enabled(transport) {
-                return Reject::Disabled.into_response();
-            }
+        if let Some(transport) = route
+            && !inner.settings.is_enabled(transport)
+        {
+            return Reject::Disabled.into_response();
         }
         let verdict = cors::judge(&inner.settings, request.headers());
         if verdict == cors::Verdict::Refused {

@@ -64,11 +64,6 @@ pub(crate) fn encode_json(out: &mut String, value: &Value) {
     push_framed(out, JSON, &value.to_string());
 }
 
-/// Appends a JSON message from text that is already valid JSON.
-pub(crate) fn encode_json_text(out: &mut String, json: &str) {
-    push_framed(out, JSON, json);
-}
-
 /// Appends a heartbeat `~h~n`.
 pub(crate) fn encode_heartbeat(out: &mut String, n: u64) {
     push_framed(out, HEARTBEAT, &n.to_string());

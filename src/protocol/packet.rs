@@ -374,16 +374,17 @@ impl Decoder {
     }
 
     /// Whether attachments are due.
+    #[cfg(test)]
     pub(crate) fn is_pending(&self) -> bool {
         self.pending.is_some()
     }
 }
 
 fn finish(packet: Packet, attachments: Vec<Bytes>) -> Result<Decoded, PacketError> {
-    if packet.kind.is_binary() {
-        if let Some(data) = &packet.data {
-            check_placeholders(data, attachments.len())?;
-        }
+    if packet.kind.is_binary()
+        && let Some(data) = &packet.data
+    {
+        check_placeholders(data, attachments.len())?;
     }
     Ok(Decoded::Packet(packet, attachments))
 }

@@ -7,9 +7,7 @@
 //! a `Vec`) and attachments as bytes.
 
 use bytes::Bytes;
-use serde::de::{
-    self, DeserializeOwned, Deserializer as _, IntoDeserializer, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::{self, DeserializeOwned, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{self, Serialize};
 use serde_json::{Map, Number, Value};
 
@@ -723,9 +721,8 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        if let Some(bytes) = self.attachment() {
-            return visitor.visit_bytes(bytes);
-        }
+        // A placeholder read as anything but bytes is what it is: an object
+        // (a `serde_json::Value` target keeps it, to be sent on as is).
         match self.value {
             Value::Array(items) => visitor.visit_seq(Items {
                 iter: items.iter(),
@@ -738,6 +735,27 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
             }),
             // Scalars: serde_json's own visitor calls, on an owned copy.
             other => other.clone().deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.attachment() {
+            Some(bytes) => visitor.visit_bytes(bytes),
+            None => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_bytes(visitor)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.attachment() {
+            // `Vec<u8>` and friends read bytes as a sequence.
+            Some(bytes) => {
+                visitor.visit_seq(de::value::SeqDeserializer::new(bytes.iter().copied()))
+            }
+            None => self.deserialize_any(visitor),
         }
     }
 
@@ -767,8 +785,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct seq tuple
-        tuple_struct map struct identifier ignored_any
+        unit unit_struct tuple tuple_struct map struct identifier ignored_any
     }
 }
 
@@ -847,7 +864,19 @@ mod tests {
         assert_eq!(first, "hi");
         assert!(args.get::<String>(5).is_err());
         assert!(args.decode::<(u32,)>().is_err());
+        // A JSON target keeps placeholders as they are.
         let all: Vec<Value> = args.decode().unwrap();
-        assert_eq!(all.len(), 3);
+        assert_eq!(all, args.values());
+        let raw: (String, File, Vec<u8>) = Args::new(
+            vec![
+                json!("x"),
+                args.values()[1].clone(),
+                json!({"_placeholder": true, "num": 0}),
+            ],
+            args.binary().to_vec(),
+        )
+        .decode()
+        .unwrap();
+        assert_eq!(raw.2, b"abc");
     }
 }

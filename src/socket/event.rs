@@ -204,10 +204,10 @@ impl Future for AckFuture {
 
 impl Drop for AckFuture {
     fn drop(&mut self) {
-        if let AckState::Waiting { socket, id, .. } = &self.state {
-            if let Some(inner) = socket.upgrade() {
-                (Socket { inner }).forget_ack(*id);
-            }
+        if let AckState::Waiting { socket, id, .. } = &self.state
+            && let Some(inner) = socket.upgrade()
+        {
+            (Socket { inner }).forget_ack(*id);
         }
     }
 }

@@ -225,6 +225,11 @@ impl Sockets {
             .send(message);
     }
 
+    /// Every room with a socket in it, the sockets' own id-rooms included.
+    pub fn rooms(&self) -> Vec<String> {
+        self.ns.all_rooms()
+    }
+
     /// Closes every live socket (each gets its `on_close`).
     pub fn close_all(&self) {
         BroadcastOperator::new(Arc::clone(&self.ns)).disconnect();

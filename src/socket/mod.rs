@@ -128,6 +128,26 @@ impl Socket {
         self.inner.protocol
     }
 
+    /// The headers of the request that opened the client's connection.
+    pub fn headers(&self) -> &http::HeaderMap {
+        &self.inner.handshake.headers
+    }
+
+    /// The URI of that request (its query holds the client's `query` option).
+    pub fn uri(&self) -> &http::Uri {
+        &self.inner.handshake.uri
+    }
+
+    /// The client's address, when the server knows it.
+    pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.inner.handshake.peer_addr
+    }
+
+    /// When the client's connection was opened.
+    pub fn connected_at(&self) -> std::time::SystemTime {
+        self.inner.handshake.issued
+    }
+
     /// The transport the client connected with.
     pub fn transport(&self) -> Transport {
         match &self.inner.wire {

@@ -200,10 +200,8 @@ impl Namespace {
                 .entry(Arc::clone(&room))
                 .or_default()
                 .insert(Arc::clone(&key));
-            if fresh {
-                if let Some(member) = members.sockets.get_mut(id) {
-                    member.rooms.push(room);
-                }
+            if fresh && let Some(member) = members.sockets.get_mut(id) {
+                member.rooms.push(room);
             }
         }
     }
@@ -276,10 +274,11 @@ impl Namespace {
                 continue;
             };
             for id in set {
-                if seen.insert(Arc::clone(id)) && !excluded(id) {
-                    if let Some(member) = members.sockets.get(id) {
-                        out.push(member.socket.clone());
-                    }
+                if seen.insert(Arc::clone(id))
+                    && !excluded(id)
+                    && let Some(member) = members.sockets.get(id)
+                {
+                    out.push(member.socket.clone());
                 }
             }
         }
