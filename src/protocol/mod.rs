@@ -1,1 +1,2 @@
 pub(crate) mod legacy;
+pub(crate) mod proto1;
