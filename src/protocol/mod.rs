@@ -3,3 +3,4 @@
 pub(crate) mod engine;
 pub(crate) mod legacy;
 pub(crate) mod packet;
+pub(crate) mod proto1;
