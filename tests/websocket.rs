@@ -109,7 +109,7 @@ async fn heartbeats_are_sent_echoed_and_missing_echoes_close_the_session() {
     let (router, mut events) = recorder_router();
     let settings = Settings::default()
         .heartbeat_interval(Duration::from_millis(100))
-        .heartbeat_timeout(Duration::from_millis(300));
+        .heartbeat_timeout(Duration::from_millis(1500));
     let router = router.settings(settings);
     let server = serve(axum::Router::new().merge(router.clone())).await;
 

@@ -80,7 +80,9 @@ pub fn options(path: impl Into<String>) -> Request {
 }
 
 impl Request {
+    /// Sets a header, replacing one of the same name.
     pub fn header(mut self, name: &str, value: &str) -> Request {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         self.headers.push((name.into(), value.into()));
         self
     }
@@ -204,6 +206,16 @@ impl Conn {
             .ok()?;
         chunk.truncate(size);
         Some(chunk)
+    }
+
+    /// Whether the server closes the connection (end of stream, or a reset)
+    /// within the test's patience, rather than keeping it open.
+    pub async fn closed_by_server(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(
+            tokio::time::timeout(PATIENCE, self.reader.read(&mut byte)).await,
+            Ok(Ok(0) | Err(_))
+        )
     }
 
     /// Reads a whole response.

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+#[allow(dead_code)]
 mod client;
 mod cors;
 mod jsonp;

@@ -158,6 +158,19 @@ async fn a_session_does_not_expire_while_a_get_waits() {
         .await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.text(), "");
+    // The session lived through it: it still takes a message and echoes it.
+    assert!(h.sockets.get(&id).is_some(), "the session expired");
+    let posted = client::post(
+        format!("/socket.io/xhr-polling/{id}/send"),
+        xhr_form(&frame("still here")),
+    )
+    .send(h.addr())
+    .await;
+    assert_eq!(posted.status, 200);
+    let echo = client::get(format!("/socket.io/xhr-polling/{id}/7"))
+        .send(h.addr())
+        .await;
+    assert_eq!(echo.messages(), ["still here"]);
     h.quiet();
 }
 
