@@ -183,3 +183,18 @@ async fn cors_preflight_allow_list_and_credentials() {
     );
     assert_eq!(any.header("access-control-allow-credentials"), None);
 }
+
+#[tokio::test]
+async fn a_poll_aborted_by_its_client_closes_the_session() {
+    let mut h = Harness::start(patient()).await;
+    let sid = h.open_polling(4, "").await["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pending = client::get(format!("/engine.io/?EIO=4&transport=polling&sid={sid}"))
+        .start(h.addr())
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    drop(pending);
+    assert_eq!(h.closed(&sid).await, DisconnectReason::TransportError);
+}

@@ -102,7 +102,9 @@ where
     }
     if session.is_closing() {
         // Deliver what the application queued before it closed, if the
-        // client takes it promptly.
+        // client takes it promptly. The outbox refuses sends first, so that
+        // none is accepted after the last take and lost.
+        session.outbox.close();
         let farewell = async {
             if let Some(payload) = session.outbox.take() {
                 ws.send(WsMessage::text(payload)).await?;
