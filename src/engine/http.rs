@@ -244,14 +244,12 @@ async fn handshake<F: StartUpper>(
         settings.max_payload,
     );
     tracing::debug!(parent: &span, ?version, "session open");
-    let task = Task {
-        conn: Arc::clone(&conn),
-        settings: Arc::clone(settings),
-        registry: core.registry.clone(),
-        inbox: receiver,
-        ws: None,
-        close_code: tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Normal,
-    };
+    let task = Task::new(
+        Arc::clone(&conn),
+        Arc::clone(settings),
+        core.registry.clone(),
+        receiver,
+    );
     match ws_key {
         None => {
             context::spawn(context.as_ref(), task.run(upper).instrument(span));
@@ -268,14 +266,7 @@ async fn handshake<F: StartUpper>(
             let registry = core.registry.clone();
             let run = async move {
                 match crate::ws::accept(upgrade, max).await {
-                    Some(ws) => {
-                        Task {
-                            ws: Some((ws, mode)),
-                            ..task
-                        }
-                        .run(upper)
-                        .await
-                    }
+                    Some(ws) => task.carried_by(ws, mode).run(upper).await,
                     None => {
                         conn.close(DisconnectReason::TransportError);
                         registry.remove(&conn.sid);

@@ -79,6 +79,17 @@ pub(crate) enum Flow {
     Close(DisconnectReason),
 }
 
+/// What the layer above can take from the client at once, even while one
+/// of its callbacks runs: acknowledgements, which only resolve what another
+/// task awaits. A callback that awaits a client's acknowledgement would
+/// otherwise wait on itself.
+pub(crate) trait Shortcut: Send + Sync {
+    /// Takes a text message now; `false`: it waits its turn.
+    fn text(&self, text: &str) -> bool;
+    /// Takes a binary message now; `false`: it waits its turn.
+    fn binary(&self, data: &Bytes) -> bool;
+}
+
 /// The layer above the engine: what a session's task calls. Its value
 /// lives in that task, so every call runs there, one at a time.
 pub(crate) trait Upper: Send + 'static {
@@ -92,6 +103,11 @@ pub(crate) trait Upper: Send + 'static {
         conn: &Arc<Conn>,
         handshake: &Arc<Handshake>,
     ) -> impl Future<Output = Result<(), Refused>> + Send;
+
+    /// What may be taken while a callback runs (see [`Shortcut`]).
+    fn shortcut(&self) -> Option<Arc<dyn Shortcut>> {
+        None
+    }
 
     /// The session is open and its task runs.
     fn opened(&mut self, conn: &Arc<Conn>) -> impl Future<Output = Flow> + Send;

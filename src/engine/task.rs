@@ -3,6 +3,7 @@
 //! one carries the session: a message is read, handled and answered in
 //! this task, without a hop to another.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,28 +16,57 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use super::conn::{Frame, control};
 use super::heartbeat::{Beat, Heartbeat};
-use super::{Conn, Data, Flow, Inbound, Registry, Upper, WsStream};
+use super::{Conn, Data, Flow, Inbound, Registry, Shortcut, Upper, WsStream};
 use crate::DisconnectReason;
 use crate::protocol::engine::{self, BinaryMode, Outgoing, Packet, Version};
 use crate::settings::Settings;
 
+/// Packets that may wait while a callback runs before the client is held
+/// back.
+const BACKLOG: usize = 64;
 /// How long a closing session's last output may take to reach its client.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// A running session.
 pub(crate) struct Task {
-    pub(crate) conn: Arc<Conn>,
-    pub(crate) settings: Arc<Settings>,
-    pub(crate) registry: Registry,
-    pub(crate) inbox: mpsc::Receiver<Inbound>,
+    conn: Arc<Conn>,
+    settings: Arc<Settings>,
+    registry: Registry,
+    inbox: mpsc::Receiver<Inbound>,
     /// The WebSocket carrying the session, if one does, and how it sends
     /// binary.
-    pub(crate) ws: Option<(WsStream, BinaryMode)>,
+    ws: Option<(WsStream, BinaryMode)>,
     /// The close code the WebSocket gets when the session ends.
-    pub(crate) close_code: CloseCode,
+    close_code: CloseCode,
+    /// What arrived while a callback ran, to handle after it.
+    backlog: VecDeque<Incoming>,
 }
 
 impl Task {
+    /// A session's task, carried by polling until a WebSocket comes.
+    pub(crate) fn new(
+        conn: Arc<Conn>,
+        settings: Arc<Settings>,
+        registry: Registry,
+        inbox: mpsc::Receiver<Inbound>,
+    ) -> Task {
+        Task {
+            conn,
+            settings,
+            registry,
+            inbox,
+            ws: None,
+            close_code: CloseCode::Normal,
+            backlog: VecDeque::new(),
+        }
+    }
+
+    /// The same task, carried by `ws` from the start.
+    pub(crate) fn carried_by(mut self, ws: WsStream, mode: BinaryMode) -> Task {
+        self.ws = Some((ws, mode));
+        self
+    }
+
     /// Runs the session to its end, then lets the layer above know.
     pub(crate) async fn run<U: Upper>(mut self, mut upper: U) {
         let reason = self.drive(&mut upper).await;
@@ -71,48 +101,36 @@ impl Task {
         }
         let deadline = sleep_until(heartbeat.next_deadline());
         tokio::pin!(deadline);
+        let shortcut = upper.shortcut();
         loop {
-            let flow = tokio::select! {
-                biased;
-                () = conn.closing() => return conn.close_reason(),
-                () = &mut deadline => match heartbeat.on_deadline(Instant::now()) {
-                    Beat::TimedOut => return DisconnectReason::PingTimeout,
-                    Beat::SendPing => {
-                        tracing::trace!("ping");
-                        conn.push_control(control("2"));
-                        Flow::Continue
-                    }
-                    Beat::Wait => Flow::Continue,
-                },
-                read = next_frame(&mut self.ws, conn.version) => match read {
-                    Read::Packet(packet) => self.on_packet(upper, &mut heartbeat, packet).await,
-                    Read::Close(reason) => Flow::Close(reason),
-                    Read::TooBig => {
-                        self.close_code = CloseCode::Size;
-                        Flow::Close(DisconnectReason::ParseError)
-                    }
-                    Read::Nothing => Flow::Continue,
-                },
-                inbound = self.inbox.recv() => match inbound {
-                    Some(Inbound::Packets(packets)) => {
-                        let mut flow = Flow::Continue;
-                        for packet in packets {
-                            flow = self.on_packet(upper, &mut heartbeat, packet).await;
-                            if flow != Flow::Continue {
-                                break;
-                            }
+            // What arrived while a callback ran goes first, in order.
+            let flow = if let Some(incoming) = self.backlog.pop_front() {
+                self.on_incoming(upper, &mut heartbeat, &shortcut, incoming)
+                    .await
+            } else {
+                tokio::select! {
+                    biased;
+                    () = conn.closing() => return conn.close_reason(),
+                    () = &mut deadline => match heartbeat.on_deadline(Instant::now()) {
+                        Beat::TimedOut => return DisconnectReason::PingTimeout,
+                        Beat::SendPing => {
+                            tracing::trace!("ping");
+                            conn.push_control(control("2"));
+                            Flow::Continue
                         }
-                        flow
+                        Beat::Wait => Flow::Continue,
+                    },
+                    read = next_frame(&mut self.ws, conn.version) => {
+                        let incoming = Incoming::from(read);
+                        self.on_incoming(upper, &mut heartbeat, &shortcut, incoming).await
                     }
-                    Some(Inbound::Upgraded(ws, mode)) => {
-                        tracing::debug!("upgraded to websocket");
-                        self.ws = Some((*ws, mode));
+                    inbound = self.inbox.recv() => {
+                        self.backlog.extend(Incoming::from_inbox(inbound));
                         Flow::Continue
                     }
-                    None => Flow::Close(DisconnectReason::TransportClose),
-                },
-                () = conn.changed(), if self.ws.is_some() => Flow::Continue,
-                wake = upper.wake() => upper.handle_wake(&conn, wake).await,
+                    () = conn.changed(), if self.ws.is_some() => Flow::Continue,
+                    wake = upper.wake() => upper.handle_wake(&conn, wake).await,
+                }
             };
             if let Flow::Close(reason) = flow {
                 return reason;
@@ -124,16 +142,104 @@ impl Task {
         }
     }
 
-    /// Handles one packet from the client.
-    async fn on_packet<U: Upper>(
+    /// Handles what arrived from the client or for the session.
+    async fn on_incoming<U: Upper>(
         &mut self,
         upper: &mut U,
         heartbeat: &mut Heartbeat,
-        packet: Packet,
+        shortcut: &Option<Arc<dyn Shortcut>>,
+        incoming: Incoming,
     ) -> Flow {
+        match incoming {
+            Incoming::Packet(Packet::Text(text)) => {
+                self.call(upper, heartbeat, shortcut, Data::Text(text))
+                    .await
+            }
+            Incoming::Packet(Packet::Binary(data)) => {
+                self.call(upper, heartbeat, shortcut, Data::Binary(data))
+                    .await
+            }
+            Incoming::Packet(packet) => self.on_packet(heartbeat, packet),
+            Incoming::Close(reason) => Flow::Close(reason),
+            Incoming::TooBig => {
+                self.close_code = CloseCode::Size;
+                Flow::Close(DisconnectReason::ParseError)
+            }
+            Incoming::Nothing => Flow::Continue,
+            Incoming::Upgraded(ws, mode) => {
+                tracing::debug!("upgraded to websocket");
+                self.ws = Some((*ws, mode));
+                Flow::Continue
+            }
+        }
+    }
+
+    /// Runs a callback of the layer above on a message. Meanwhile the
+    /// client is still read: pongs and what the shortcut takes are handled
+    /// at once, the rest waits its turn in the backlog (bounded: once full,
+    /// reading stops and the client is held back).
+    async fn call<U: Upper>(
+        &mut self,
+        upper: &mut U,
+        heartbeat: &mut Heartbeat,
+        shortcut: &Option<Arc<dyn Shortcut>>,
+        data: Data,
+    ) -> Flow {
+        let conn = Arc::clone(&self.conn);
+        let callback = upper.message(&conn, data);
+        tokio::pin!(callback);
+        loop {
+            let room = self.backlog.len() < BACKLOG;
+            tokio::select! {
+                biased;
+                flow = &mut callback => return flow,
+                read = next_frame(&mut self.ws, conn.version), if room => {
+                    match Incoming::from(read) {
+                        Incoming::Packet(packet) => self.early(heartbeat, shortcut, packet),
+                        other => self.backlog.push_back(other),
+                    }
+                }
+                inbound = self.inbox.recv(), if room => {
+                    for incoming in Incoming::from_inbox(inbound) {
+                        match incoming {
+                            Incoming::Packet(packet) => self.early(heartbeat, shortcut, packet),
+                            other => self.backlog.push_back(other),
+                        }
+                    }
+                }
+                // What the callback sends goes out now: it may be the
+                // question whose answer the callback awaits.
+                () = conn.changed(), if self.ws.is_some() => {
+                    if let Err(reason) = self.flush().await {
+                        conn.close(reason);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A packet that arrived while a callback ran: taken now if it can be.
+    fn early(
+        &mut self,
+        heartbeat: &mut Heartbeat,
+        shortcut: &Option<Arc<dyn Shortcut>>,
+        packet: Packet,
+    ) {
+        let taken = match (&packet, shortcut) {
+            (Packet::Pong(_), _) => heartbeat.on_pong(Instant::now()),
+            (Packet::Text(text), Some(shortcut)) => shortcut.text(text),
+            (Packet::Binary(data), Some(shortcut)) => shortcut.binary(data),
+            _ => false,
+        };
+        if !taken {
+            self.backlog.push_back(Incoming::Packet(packet));
+        }
+    }
+
+    /// Handles one Engine.IO packet other than a message.
+    fn on_packet(&mut self, heartbeat: &mut Heartbeat, packet: Packet) -> Flow {
         match packet {
-            Packet::Text(text) => upper.message(&self.conn, Data::Text(text)).await,
-            Packet::Binary(data) => upper.message(&self.conn, Data::Binary(data)).await,
+            Packet::Text(_) | Packet::Binary(_) => Flow::Continue,
             Packet::Pong(_) => {
                 if heartbeat.on_pong(Instant::now()) {
                     Flow::Continue
@@ -226,6 +332,38 @@ enum Read {
     TooBig,
     /// A control frame: nothing for the session.
     Nothing,
+}
+
+/// Something for the session from its client or its carriers, in the order
+/// it must be handled.
+enum Incoming {
+    Packet(Packet),
+    Close(DisconnectReason),
+    TooBig,
+    Nothing,
+    Upgraded(Box<WsStream>, BinaryMode),
+}
+
+impl From<Read> for Incoming {
+    fn from(read: Read) -> Incoming {
+        match read {
+            Read::Packet(packet) => Incoming::Packet(packet),
+            Read::Close(reason) => Incoming::Close(reason),
+            Read::TooBig => Incoming::TooBig,
+            Read::Nothing => Incoming::Nothing,
+        }
+    }
+}
+
+impl Incoming {
+    /// What one receive from the inbox gave.
+    fn from_inbox(inbound: Option<Inbound>) -> Vec<Incoming> {
+        match inbound {
+            Some(Inbound::Packets(packets)) => packets.into_iter().map(Incoming::Packet).collect(),
+            Some(Inbound::Upgraded(ws, mode)) => vec![Incoming::Upgraded(ws, mode)],
+            None => vec![Incoming::Close(DisconnectReason::TransportClose)],
+        }
+    }
 }
 
 /// The next packet from the WebSocket; pending forever when there is none.

@@ -374,7 +374,6 @@ impl Decoder {
     }
 
     /// Whether attachments are due.
-    #[cfg(test)]
     pub(crate) fn is_pending(&self) -> bool {
         self.pending.is_some()
     }

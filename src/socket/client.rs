@@ -4,7 +4,7 @@
 //! (reassembling binary ones), and dispatches them.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -15,7 +15,7 @@ use super::encode::engine_packet;
 use super::namespace::{DynConnection, Namespace};
 use super::{Ack, Args, Event, Io, Socket, Wire};
 use crate::connection::{Handshake, OpenInfo, Protocol};
-use crate::engine::{Conn, Data, Flow, StartUpper, Upper, new_sid};
+use crate::engine::{Conn, Data, Flow, Shortcut, StartUpper, Upper, new_sid};
 use crate::message::Message;
 use crate::panic::guarded;
 use crate::protocol::engine::Version;
@@ -45,6 +45,7 @@ struct Slot {
 
 pub(crate) struct Client {
     io: Io,
+    acks: Arc<AckShortcut>,
     handshake: Option<Arc<Handshake>>,
     protocol: Protocol,
     slots: HashMap<Arc<str>, Slot>,
@@ -65,7 +66,14 @@ impl StartUpper for ClientFactory {
 
     fn make(&self) -> Client {
         let (command_sender, commands) = mpsc::unbounded_channel();
+        let settings = &self.io.inner.settings;
         Client {
+            acks: Arc::new(AckShortcut {
+                sockets: Mutex::default(),
+                decoder: Mutex::default(),
+                max_attachments: settings.max_attachments,
+                max_bytes: settings.max_payload,
+            }),
             io: self.io.clone(),
             handshake: None,
             protocol: Protocol::SocketIo4,
@@ -88,6 +96,10 @@ impl Upper for Client {
         };
         self.handshake = Some(Arc::clone(handshake));
         Ok(())
+    }
+
+    fn shortcut(&self) -> Option<Arc<dyn Shortcut>> {
+        Some(Arc::clone(&self.acks) as Arc<dyn Shortcut>)
     }
 
     async fn opened(&mut self, conn: &Arc<Conn>) -> Flow {
@@ -169,6 +181,7 @@ impl Upper for Client {
     }
 
     async fn closed(&mut self, _conn: &Arc<Conn>, reason: DisconnectReason) {
+        self.acks.sockets().clear();
         for (_, slot) in self.slots.drain() {
             close_slot(&self.io, slot, reason).await;
         }
@@ -339,11 +352,13 @@ impl Client {
         }
         tracing::debug!(%nsp, id = %socket.inner.id, "socket connected");
         self.connect_deadline = None;
+        self.acks.sockets().insert(Arc::clone(&nsp), socket.clone());
         self.slots.insert(nsp, Slot { socket, connection });
         Flow::Continue
     }
 
     fn unlist(&self, ns: &Arc<Namespace>, socket: &Socket) {
+        self.acks.sockets().remove(&*ns.name);
         ns.remove(&socket.inner.id);
         socket.mark_closed();
         self.io.forget_if_empty(ns);
@@ -372,6 +387,7 @@ impl Client {
         let Some(slot) = self.slots.remove(nsp) else {
             return;
         };
+        self.acks.sockets().remove(nsp);
         if notify {
             push_control(conn, engine_packet(Kind::Disconnect, nsp, None));
         }
@@ -401,6 +417,86 @@ async fn on_event(slot: &mut Slot, name: String, args: Args, id: Option<u64>) ->
     match handled {
         Some(()) => Flow::Continue,
         None => Flow::Close(DisconnectReason::HandlerPanicked),
+    }
+}
+
+/// Takes acknowledgements as they arrive, even while a callback of the same
+/// client runs: a callback may await one (`emit_with_ack(..).await`), and
+/// the answer must not wait for that callback to end.
+struct AckShortcut {
+    /// The joined namespaces' sockets.
+    sockets: Mutex<HashMap<Arc<str>, Socket>>,
+    /// A binary acknowledgement collecting its attachments.
+    decoder: Mutex<Decoder>,
+    max_attachments: usize,
+    max_bytes: usize,
+}
+
+impl AckShortcut {
+    fn sockets(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Socket>> {
+        self.sockets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn decoder(&self) -> std::sync::MutexGuard<'_, Decoder> {
+        self.decoder.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Resolves a decoded acknowledgement; `false` when it is not one of
+    /// a joined namespace (the usual path then judges it).
+    fn resolve(&self, packet: Packet, attachments: Vec<Bytes>) -> bool {
+        if !matches!(packet.kind, Kind::Ack | Kind::BinaryAck) {
+            return false;
+        }
+        let Some(socket) = self.sockets().get(packet.nsp.as_str()).cloned() else {
+            return false;
+        };
+        let values = match packet.data {
+            Some(Value::Array(values)) => values,
+            _ => Vec::new(),
+        };
+        let id = packet.id.unwrap_or(u64::MAX);
+        if !socket.resolve_ack(id, Args::new(values, attachments)) {
+            tracing::warn!(nsp = %packet.nsp, id, "acknowledgement for an unknown id ignored");
+        }
+        true
+    }
+}
+
+impl Shortcut for AckShortcut {
+    fn text(&self, text: &str) -> bool {
+        if !text.starts_with(['3', '6']) {
+            return false;
+        }
+        let mut decoder = self.decoder();
+        if decoder.is_pending() {
+            return false;
+        }
+        match decoder.text(text, self.max_attachments) {
+            Ok(Decoded::Pending) => true,
+            Ok(Decoded::Packet(packet, attachments)) => {
+                drop(decoder);
+                self.resolve(packet, attachments)
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn binary(&self, data: &Bytes) -> bool {
+        let mut decoder = self.decoder();
+        if !decoder.is_pending() {
+            return false;
+        }
+        match decoder.binary(data.clone(), self.max_bytes) {
+            Ok(Decoded::Pending) => true,
+            Ok(Decoded::Packet(packet, attachments)) => {
+                drop(decoder);
+                self.resolve(packet, attachments);
+                true
+            }
+            // The attachments lied; the usual path sees the next one as
+            // unexpected and closes the connection.
+            Err(_) => false,
+        }
     }
 }
 

@@ -198,3 +198,21 @@ async fn a_message_event_reaches_on_message_and_others_on_event() {
     assert_eq!(ack, "461-7[{\"_placeholder\":true,\"num\":0}]");
     assert_eq!(client.recv().await.as_deref(), Some("<binary>"));
 }
+
+#[tokio::test]
+async fn a_callback_may_await_the_clients_acknowledgement() {
+    let mut h = Harness::start(patient()).await;
+    let (mut client, _id) = h.client().await;
+    let _ = h.next().await;
+    client.send("42[\"ask-inline\"]").await;
+    let question = client.recv().await.unwrap();
+    let id = question
+        .strip_prefix("42")
+        .and_then(|rest| rest.strip_suffix("[\"question\",\"6 x 7?\"]"))
+        .unwrap_or_else(|| panic!("{question}"));
+    // An event sent meanwhile waits for the callback; the answer does not.
+    client.send("42[\"ping\",5]").await;
+    client.send(&format!("43{id}[42]")).await;
+    assert_eq!(client.recv().await.as_deref(), Some("42[\"answered\",42]"));
+    assert_eq!(client.recv().await.as_deref(), Some("42[\"echo\",5]"));
+}

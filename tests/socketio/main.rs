@@ -64,6 +64,18 @@ impl Connection for Recorder {
         {
             let _ = socket.join(room);
         }
+        if event.name() == "ask-inline" {
+            // Awaits the client's answer inside this very callback.
+            let answer = socket
+                .emit_with_ack("question", &"6 x 7?")
+                .timeout(Duration::from_secs(5))
+                .await;
+            let _ = match answer {
+                Ok(args) => socket.emit_args("answered", args),
+                Err(error) => socket.emit("unanswered", &error.to_string()),
+            };
+            return;
+        }
         if let Some(ack) = event.take_ack() {
             let _ = ack.send_args(event.args());
         } else {
