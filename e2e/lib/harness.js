@@ -1,7 +1,8 @@
 // Shared machinery of the browser suite: the example servers, Chromium, a
-// second origin, and the htmlfile shim. Nothing here is mocked: the example
-// binaries serve real sockets on loopback, the page runs the unmodified
-// socket.io 0.6 client from the npm package, and the browser is Chromium.
+// second origin, the htmlfile shim, and what a person does on the pages.
+// Nothing here is mocked: the example binaries serve real sockets on
+// loopback, the pages run the unmodified clients from npm (socket.io 0.6's
+// and socket.io-client 4's), and the browser is Chromium.
 'use strict';
 
 const { spawn } = require('node:child_process');
@@ -191,6 +192,78 @@ async function connectTransportsPage(page, url, transport, timeout = 30_000) {
 }
 
 /**
+ * socket.io-client 4's ways to connect, as the transports page offers them,
+ * each with the transport the connection must end up on.
+ */
+const CURRENT_MODES = [
+  { mode: 'websocket', label: 'websocket only', final: 'websocket' },
+  { mode: 'polling', label: 'polling only', final: 'polling' },
+  { mode: 'upgrade', label: 'polling upgraded to websocket', final: 'websocket' },
+];
+
+/**
+ * On the transports example's page: picks socket.io-client 4 and `mode`
+ * (websocket, polling or upgrade), clicks Connect, and waits until the page
+ * says Connected over the transport that mode ends on (after the upgrade,
+ * for `upgrade`) and shows the server's greeting.
+ */
+async function connectCurrentTransportsPage(page, url, mode, timeout = 30_000) {
+  const { final } = CURRENT_MODES.find((m) => m.mode === mode);
+  await page.goto(url + '/');
+  await page.check('#client-current');
+  await page.check(`#mode-${mode}`);
+  await page.click('#connect');
+  await page.locator('#state', { hasText: /^Connected$/ }).waitFor({ timeout });
+  await page.locator('#transport', { hasText: new RegExp(`^${final}$`) }).waitFor({ timeout });
+  await page.locator('#log .entry.in', { hasText: 'Welcome from the server.' }).waitFor({ timeout });
+  const used = await page.evaluate(() => window.socket.io.engine.transport.name);
+  if (used !== final) throw new Error(`the client is on ${used}, not ${final}`);
+}
+
+/**
+ * On the transports page: types a line into the send box (as text) and waits
+ * for the server's echo in the log.
+ */
+async function typeAndSeeEcho(page, text, timeout = 30_000) {
+  await page.setChecked('#as-json', false);
+  await page.fill('#message', text);
+  await page.press('#message', 'Enter');
+  await page.locator('#log .entry.in:not(.json)', { hasText: text }).waitFor({ timeout });
+}
+
+/**
+ * On the transports page: ticks "as JSON", types an object, and checks that
+ * the echo is the same object, keys in the order they were typed.
+ */
+async function typeJsonAndSeeEcho(page, value, timeout = 30_000) {
+  const echoes = page.locator('#log .entry.in.json .text');
+  const before = await echoes.count();
+  await page.setChecked('#as-json', true);
+  await page.fill('#message', JSON.stringify(value));
+  await page.press('#message', 'Enter');
+  await echoes.nth(before).waitFor({ timeout });
+  const shown = await echoes.nth(before).textContent();
+  if (shown !== JSON.stringify(value)) {
+    throw new Error(`echoed ${shown}, sent ${JSON.stringify(value)}`);
+  }
+}
+
+/**
+ * Sends `payloads` in one tick through the page's `window.socket` (either
+ * client: both have `send` and `on('message')`); resolves with the next
+ * as many messages that come back.
+ */
+async function burst(page, payloads, timeout = 30_000) {
+  await page.evaluate((payloads) => {
+    window.echoes = [];
+    window.socket.on('message', (message) => window.echoes.push(message));
+    payloads.forEach((payload) => window.socket.send(payload));
+  }, payloads);
+  await page.waitForFunction((n) => window.echoes.length >= n, payloads.length, { timeout });
+  return page.evaluate(() => window.echoes);
+}
+
+/**
  * Splits a 0.6 payload into its messages. Written from the protocol text:
  * `~m~LEN~m~DATA`, LEN counted in UTF-16 code units (JavaScript's length).
  */
@@ -225,6 +298,16 @@ const PAYLOADS = [
   'naïve 😀 emoji ~m~5~m~ fake frame, ~j~{"not":"json"} and ~h~1 inside: 漢字 🎉',
 ];
 
+/**
+ * The same and more for the current client: a string with what frames an
+ * Engine.IO v4 polling payload (the record separator) and a Socket.IO
+ * packet, plus text beyond the BMP and JavaScript's line separators.
+ */
+const CURRENT_PAYLOADS = [
+  ...PAYLOADS,
+  '\u001e 42["message","fake"] 4:4 \u2028\u2029 𝄞 𠜎 👍🏽',
+];
+
 function screenshotPath(name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   return path.join(ARTIFACTS, name);
@@ -233,7 +316,11 @@ function screenshotPath(name) {
 module.exports = {
   BROWSER_TRANSPORTS,
   CLIENT_JS,
+  CURRENT_MODES,
+  CURRENT_PAYLOADS,
   PAYLOADS,
+  burst,
+  connectCurrentTransportsPage,
   connectTransportsPage,
   decodeFrames,
   formData,
@@ -243,4 +330,6 @@ module.exports = {
   screenshotPath,
   startExample,
   startOtherOrigin,
+  typeAndSeeEcho,
+  typeJsonAndSeeEcho,
 };

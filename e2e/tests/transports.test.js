@@ -7,7 +7,8 @@
 const assert = require('node:assert/strict');
 const { after, before, describe, test } = require('node:test');
 const {
-  BROWSER_TRANSPORTS, PAYLOADS, connectTransportsPage, decodeFrames, formData, htmlfileShim, launchBrowser, openPage, startExample,
+  BROWSER_TRANSPORTS, PAYLOADS, burst, connectTransportsPage, decodeFrames, formData, htmlfileShim, launchBrowser, openPage,
+  startExample, typeAndSeeEcho, typeJsonAndSeeEcho,
 } = require('../lib/harness');
 
 const TIMEOUT = 30_000;
@@ -26,37 +27,6 @@ describe('transports example', () => {
     await server?.stop();
   });
 
-  /** Types a line into the send box and waits for the server's echo in the log. */
-  async function typeAndSee(page, text) {
-    await page.setChecked('#as-json', false);
-    await page.fill('#message', text);
-    await page.press('#message', 'Enter');
-    await page.locator('#log .entry.in:not(.json)', { hasText: text }).waitFor({ timeout: TIMEOUT });
-  }
-
-  /** Ticks "as JSON", types an object, and checks the echo is the same object. */
-  async function typeJsonAndSee(page, value) {
-    const echoes = page.locator('#log .entry.in.json .text');
-    const before = await echoes.count();
-    await page.setChecked('#as-json', true);
-    await page.fill('#message', JSON.stringify(value));
-    await page.press('#message', 'Enter');
-    await echoes.nth(before).waitFor({ timeout: TIMEOUT });
-    // Same value, and the keys in the order the person typed them.
-    assert.equal(await echoes.nth(before).textContent(), JSON.stringify(value));
-  }
-
-  /** Sends PAYLOADS in one tick through the page's client; resolves with what came back. */
-  async function burst(page) {
-    await page.evaluate((payloads) => {
-      window.echoes = [];
-      window.socket.on('message', (message) => window.echoes.push(message));
-      payloads.forEach((payload) => window.socket.send(payload));
-    }, PAYLOADS);
-    await page.waitForFunction((n) => window.echoes.length >= n, PAYLOADS.length, { timeout: TIMEOUT });
-    return page.evaluate(() => window.echoes);
-  }
-
   async function roundTrip(transport, options) {
     const page = await openPage(browser, options);
     // What the client really POSTed, read off the wire (no POSTs on websocket).
@@ -68,9 +38,9 @@ describe('transports example', () => {
     });
     try {
       await connectTransportsPage(page, server.url, transport); // as a person would
-      await typeAndSee(page, `typed over ${transport}`);
-      await typeJsonAndSee(page, { typed: true, emoji: '😀', transport });
-      assert.deepEqual(await burst(page), PAYLOADS);
+      await typeAndSeeEcho(page, `typed over ${transport}`);
+      await typeJsonAndSeeEcho(page, { typed: true, emoji: '😀', transport });
+      assert.deepEqual(await burst(page, PAYLOADS), PAYLOADS);
       if (transport !== 'websocket') {
         // One tick of sends: the first goes alone, the client buffers the rest
         // while that POST is out and sends them as one batch.
@@ -119,7 +89,7 @@ describe('transports example', () => {
         assert.notEqual(second, first, 'a new session');
         // jsonp-polling: this second transport is io.JSONP[1], so the server
         // must answer with the index the client asked for.
-        await typeAndSee(page, `second session over ${transport}`);
+        await typeAndSeeEcho(page, `second session over ${transport}`);
       } catch (error) {
         error.message += `\n--- browser ---\n${page.consoleLog()}\n--- server ---\n${server.log()}`;
         throw error;

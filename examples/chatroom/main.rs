@@ -5,13 +5,20 @@
 //! page shows the room's one true order), and when someone leaves the others
 //! read `A user has left.`.
 //!
+//! One room for every client generation: the page at `/` runs the socket.io
+//! 0.6 client, the same page at `/current` runs socket.io-client 4, and both
+//! are sockets of the same router, so they chat with each other.
+//!
 //! ```text
 //! cargo run --example chatroom            # then open http://127.0.0.1:8001/
+//!                                         # and http://127.0.0.1:8001/current
 //! ```
 
 #[path = "../common/mod.rs"]
 mod common;
 
+use axum::response::Html;
+use axum::routing::get;
 use tornadio::{Connection, Message, OpenInfo, Refused, Router, Settings, Socket, Transport};
 
 /// One participant. The room itself is the router's registry of live sockets,
@@ -56,6 +63,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ]);
     let chat = Router::new(|| Participant).settings(settings);
 
-    let app = common::pages(include_str!("index.html")).merge(chat);
+    // One page, two paths: it picks its client from the path it was loaded at.
+    let page = include_str!("index.html");
+    let app = common::pages(page)
+        .route("/current", get(move || async move { Html(page) }))
+        .merge(chat);
     common::serve(app, &options).await
 }

@@ -1,5 +1,6 @@
-//! What the three examples share: command line, logging, the page and the
-//! socket.io 0.6 browser client routes, and starting the server.
+//! What the examples share: command line, logging, the page, the browser
+//! client routes (socket.io 0.6 and socket.io-client 4), and starting the
+//! server.
 //!
 //! Included by each example with `#[path = "../common/mod.rs"] mod common;`.
 //! Each example uses part of it.
@@ -14,12 +15,35 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tornadio::SocketServer;
 
-/// Where `npm ci` (run in `e2e/`) puts the real socket.io 0.6 browser client.
-const LOCAL_CLIENT: &str = "e2e/node_modules/socket.io/support/socket.io-client/socket.io.js";
+/// A browser client the pages load, a file of an npm package pinned in
+/// `e2e/package.json`. Nothing third-party is in this repository: the file
+/// comes from `e2e/node_modules` once `npm ci` ran in `e2e/`, else from
+/// jsDelivr, which mirrors npm.
+struct BrowserClient {
+    /// Where the example serves it: the npm package's name plus `.js`.
+    route: &'static str,
+    /// The file in the local npm install.
+    local: &'static str,
+    /// The same file of the same version on jsDelivr.
+    cdn: &'static str,
+}
 
-/// A public CDN that mirrors the npm package, used when there is no local copy.
-const CDN_CLIENT: &str =
-    "https://cdn.jsdelivr.net/npm/socket.io@0.6.18/support/socket.io-client/socket.io.js";
+/// The original socket.io 0.6 client, `io.Socket`, from the npm package
+/// `socket.io@0.6.18`.
+const CLIENT_0_6: BrowserClient = BrowserClient {
+    route: "/socket.io.js",
+    local: "e2e/node_modules/socket.io/support/socket.io-client/socket.io.js",
+    cdn: "https://cdn.jsdelivr.net/npm/socket.io@0.6.18/support/socket.io-client/socket.io.js",
+};
+
+/// The current client, `io()`, from the npm package `socket.io-client@4.8.4`:
+/// its browser bundle, which defines the global `io` (the 0.6 client defines
+/// one too, so a page that loads both keeps this one under another name).
+const CLIENT_CURRENT: BrowserClient = BrowserClient {
+    route: "/socket.io-client.js",
+    local: "e2e/node_modules/socket.io-client/dist/socket.io.min.js",
+    cdn: "https://cdn.jsdelivr.net/npm/socket.io-client@4.8.4/dist/socket.io.min.js",
+};
 
 /// Command-line options every example accepts.
 #[derive(Debug, Clone)]
@@ -153,12 +177,14 @@ pub fn init_logging() {
 }
 
 /// The routes every example serves besides Socket.IO: its page at `/`, the
-/// shared stylesheet at `/style.css` and the browser client at `/socket.io.js`.
+/// shared stylesheet at `/style.css`, and both browser clients:
+/// `/socket.io.js` (0.6) and `/socket.io-client.js` (socket.io-client 4).
 pub fn pages(html: &'static str) -> axum::Router {
     axum::Router::new()
         .route("/", get(move || async move { Html(html) }))
         .route("/style.css", get(stylesheet))
-        .route("/socket.io.js", get(client_js))
+        .route(CLIENT_0_6.route, get(|| client_js(&CLIENT_0_6)))
+        .route(CLIENT_CURRENT.route, get(|| client_js(&CLIENT_CURRENT)))
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -168,12 +194,12 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-/// `GET /socket.io.js`: the real socket.io 0.6 browser client from the local npm
-/// install, or a redirect to a CDN that mirrors the same npm package.
-async fn client_js() -> Response {
+/// A browser client from the local npm install, or a redirect to the same
+/// file on jsDelivr when there is none.
+async fn client_js(client: &'static BrowserClient) -> Response {
     let candidates = [
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(LOCAL_CLIENT),
-        PathBuf::from(LOCAL_CLIENT),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(client.local),
+        PathBuf::from(client.local),
     ];
     let found = tokio::task::spawn_blocking(move || {
         candidates.iter().find_map(|path| std::fs::read(path).ok())
@@ -196,9 +222,11 @@ async fn client_js() -> Response {
             .into_response(),
         None => {
             tracing::info!(
-                "no local socket.io client (run `npm ci` in e2e/); redirecting to {CDN_CLIENT}"
+                "no local copy of {} (run `npm ci` in e2e/); redirecting to {}",
+                client.local,
+                client.cdn
             );
-            Redirect::temporary(CDN_CLIENT).into_response()
+            Redirect::temporary(client.cdn).into_response()
         }
     }
 }
