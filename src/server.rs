@@ -257,6 +257,11 @@ impl BoundServer {
                 header_read_timeout: self.header_read_timeout,
                 write_timeout: self.write_timeout,
             };
+            // Socket.IO writes small packets and waits for small answers:
+            // Nagle's algorithm would hold them for the peer's delayed ACK.
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "could not disable Nagle's algorithm");
+            }
             connections.spawn(connection.serve(stream));
         }
         tracing::info!("shutting down: closing every session");

@@ -679,7 +679,7 @@ mod proptests {
     }
 
     proptest! {
-        #![proptest_config(config(15_000))]
+        #![proptest_config(config(20_000))]
 
         #[test]
         fn decoders_never_panic_on_any_text(input in text(64)) {

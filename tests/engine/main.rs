@@ -11,6 +11,7 @@ mod common;
 
 mod errors;
 mod heartbeat;
+mod hostile;
 mod polling;
 mod upgrade;
 mod websocket;
@@ -168,10 +169,13 @@ impl Harness {
     /// A WebSocket to `query` (after `?`).
     pub async fn ws(&self, query: &str) -> WsConn {
         let url = format!("ws://{}/engine.io/?{query}", self.addr());
-        let (ws, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url))
-            .await
-            .expect("connect in time")
-            .expect("websocket handshake");
+        let (ws, _) = tokio::time::timeout(
+            PATIENCE,
+            tokio_tungstenite::connect_async_with_config(url, None, true),
+        )
+        .await
+        .expect("connect in time")
+        .expect("websocket handshake");
         WsConn { ws }
     }
 }

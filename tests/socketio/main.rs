@@ -10,6 +10,7 @@ mod common;
 mod churn;
 mod generations;
 mod hostile;
+mod resilience;
 
 use std::time::Duration;
 
@@ -160,10 +161,13 @@ impl SioClient {
     /// Opens an Engine.IO session of `version` over WebSocket.
     pub async fn connect(addr: std::net::SocketAddr, version: u8) -> SioClient {
         let url = format!("ws://{addr}/socket.io/?EIO={version}&transport=websocket");
-        let (ws, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url))
-            .await
-            .expect("connect in time")
-            .expect("websocket handshake");
+        let (ws, _) = tokio::time::timeout(
+            PATIENCE,
+            tokio_tungstenite::connect_async_with_config(url, None, true),
+        )
+        .await
+        .expect("connect in time")
+        .expect("websocket handshake");
         let mut client = SioClient {
             ws,
             sid: String::new(),

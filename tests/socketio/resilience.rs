@@ -1,0 +1,182 @@
+//! One client's trouble stays its own: a panicking callback, a callback
+//! that never returns, a client that floods; and shutdown closes every
+//! generation once.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tornadio::{Connection, DisconnectReason, Event, Message, Router, Socket};
+
+use crate::common::{WsClient, serve};
+use crate::{SioClient, client, patient};
+
+/// Panics on `boom`, hangs forever on `hang`, echoes the rest.
+struct Moody {
+    closes: mpsc::UnboundedSender<(String, DisconnectReason)>,
+}
+
+impl Connection for Moody {
+    async fn on_message(&mut self, socket: &Socket, message: Message) {
+        let _ = socket.send(message);
+    }
+
+    async fn on_event(&mut self, socket: &Socket, event: Event) {
+        match event.name() {
+            "boom" => panic!("a bug in the application"),
+            "hang" => std::future::pending::<()>().await,
+            _ => {
+                let _ = socket.emit_args("echo", event.args().clone());
+            }
+        }
+    }
+
+    async fn on_close(&mut self, socket: &Socket, reason: DisconnectReason) {
+        let _ = self.closes.send((socket.id().to_owned(), reason));
+    }
+}
+
+async fn moody() -> (
+    crate::common::TestServer,
+    Router,
+    mpsc::UnboundedReceiver<(String, DisconnectReason)>,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let router = Router::new(move || Moody { closes: tx.clone() }).settings(patient());
+    let server = serve(axum::Router::new().merge(router.clone())).await;
+    (server, router, rx)
+}
+
+async fn echoes(client: &mut SioClient, n: u32) {
+    client.send(&format!("42[\"ping\",{n}]")).await;
+    assert_eq!(
+        client.recv().await.as_deref(),
+        Some(format!("42[\"echo\",{n}]").as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_callback_closes_only_its_own_client() {
+    let (server, _router, mut closes) = moody().await;
+    let mut bystander = SioClient::connect(server.addr, 4).await;
+    bystander.join_namespace("/", None).await;
+    let mut victim = SioClient::connect(server.addr, 4).await;
+    let victim_id = victim.join_namespace("/", None).await;
+    victim.send("42[\"boom\"]").await;
+    assert!(victim.closed().await);
+    let (id, reason) = tokio::time::timeout(Duration::from_secs(10), closes.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((id, reason), (victim_id, DisconnectReason::HandlerPanicked));
+    echoes(&mut bystander, 1).await;
+}
+
+#[tokio::test]
+async fn a_callback_that_never_returns_holds_back_only_its_client() {
+    let (server, _router, _closes) = moody().await;
+    let mut bystander = SioClient::connect(server.addr, 4).await;
+    bystander.join_namespace("/", None).await;
+    let mut stuck = SioClient::connect(server.addr, 4).await;
+    stuck.join_namespace("/", None).await;
+    stuck.send("42[\"hang\"]").await;
+    // The stuck client floods; the server stops reading it once its
+    // backlog is full, and memory stays bounded by that and the socket
+    // buffers. Sends eventually block or fail; either is fine.
+    let flood = async {
+        for i in 0..100_000u32 {
+            if !stuck.send(&format!("42[\"ping\",{i}]")).await {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(3), flood).await;
+    // Everyone else is served throughout.
+    for n in 0..20 {
+        echoes(&mut bystander, n).await;
+    }
+}
+
+#[tokio::test]
+async fn shutdown_closes_every_generation_once_with_its_close_packet() {
+    let (server, router, mut closes) = moody().await;
+    let addr = server.addr;
+    let mut v5 = SioClient::connect(addr, 4).await;
+    v5.join_namespace("/", None).await;
+    let mut v4 = SioClient::connect(addr, 3).await;
+    assert_eq!(v4.recv().await.as_deref(), Some("40"));
+    let mut legacy = WsClient::connect(&format!("ws://{addr}/socket.io/websocket")).await;
+    // A polling client with its poll waiting.
+    let open = client::get("/socket.io/?EIO=4&transport=polling")
+        .send(addr)
+        .await;
+    let open: serde_json::Value = serde_json::from_str(&open.text()[1..]).unwrap();
+    let sid = open["sid"].as_str().unwrap().to_owned();
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    assert_eq!(
+        client::post(path.clone(), "40").send(addr).await.status,
+        200
+    );
+    assert!(
+        client::get(path.clone())
+            .send(addr)
+            .await
+            .text()
+            .starts_with("40{")
+    );
+    let waiting = tokio::spawn(async move { client::get(path).send(addr).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(router.sockets().len(), 4);
+
+    server.shutdown().await;
+
+    // The waiting poll got the close packet; sockets got their close frame.
+    let answer = waiting.await.unwrap();
+    assert_eq!(answer.status, 200);
+    assert!(answer.text().ends_with('1'), "{}", answer.text());
+    assert!(v5.closed().await);
+    assert!(v4.closed().await);
+    assert!(legacy.recv().await.is_none());
+    let mut reasons = Vec::new();
+    while let Ok((_, reason)) = closes.try_recv() {
+        reasons.push(reason);
+    }
+    assert_eq!(reasons.len(), 4, "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .all(|r| *r == DisconnectReason::ServerShuttingDown),
+        "{reasons:?}"
+    );
+    assert!(router.sockets().is_empty());
+}
+
+#[tokio::test]
+async fn dynamic_namespaces_are_dropped_when_their_last_socket_leaves() {
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let router = Router::new({
+        let tx = tx.clone();
+        move || Moody { closes: tx.clone() }
+    })
+    .dynamic_namespace(r"^/room-\d+$", move || Moody { closes: tx.clone() })
+    .settings(patient().max_namespaces_per_client(1000));
+    let io = router.io();
+    let server = serve(axum::Router::new().merge(router)).await;
+    let mut client = SioClient::connect(server.addr, 4).await;
+    for n in 0..500 {
+        let nsp = format!("/room-{n}");
+        client.join_namespace(&nsp, None).await;
+        client.send(&format!("41{nsp},")).await;
+    }
+    // Names that match no pattern are refused, not created.
+    client.send("40/elsewhere,").await;
+    assert_eq!(
+        client.recv().await.as_deref(),
+        Some("44/elsewhere,{\"message\":\"Invalid namespace\"}")
+    );
+    let names = io.namespace_names();
+    assert!(
+        names.len() <= 2,
+        "{} namespaces kept: {names:?}",
+        names.len()
+    );
+}
