@@ -114,6 +114,14 @@ pub trait Connection: Send + 'static {
 ///
 /// Current clients see the message (and data) in their `connect_error`
 /// event; a 0.6 client gets `403`.
+///
+/// ```
+/// use tornadio::Refused;
+///
+/// let refused = Refused::because("bad token").with_data(serde_json::json!({"retry": false}));
+/// assert_eq!(refused.message(), Some("bad token"));
+/// assert_eq!(Refused::new().message(), None);
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Refused {
     message: Option<String>,
@@ -166,6 +174,19 @@ impl std::error::Error for Refused {}
 
 /// Why a socket ended, as node's socket.io reports it (`Display` gives
 /// node's string, e.g. `ping timeout`).
+///
+/// ```
+/// use tornadio::DisconnectReason;
+///
+/// assert_eq!(DisconnectReason::PingTimeout.to_string(), "ping timeout");
+/// assert_eq!(DisconnectReason::ClientNamespaceDisconnect.as_str(), "client namespace disconnect");
+/// ```
+///
+/// The 0.6 generation's endings map onto these: a missed heartbeat echo or an
+/// expired polling session is [`PingTimeout`](Self::PingTimeout), a closed
+/// transport [`TransportClose`](Self::TransportClose), malformed framing
+/// [`ParseError`](Self::ParseError), [`Socket::close`](crate::Socket::close)
+/// [`ServerNamespaceDisconnect`](Self::ServerNamespaceDisconnect).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DisconnectReason {
@@ -220,6 +241,17 @@ impl fmt::Display for DisconnectReason {
 }
 
 /// The generation of Socket.IO a client speaks.
+///
+/// ```
+/// # use tornadio::{OpenInfo, Protocol};
+/// fn greeting(info: &OpenInfo) -> &'static str {
+///     match info.protocol() {
+///         Protocol::SocketIo06 => "hello from 2011",
+///         p if p.has_auth() => "hello, you may send auth",
+///         _ => "hello",
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Protocol {
@@ -285,6 +317,29 @@ impl Handshake {
 }
 
 /// What a connecting socket's client sent, for [`Connection::on_open`].
+///
+/// ```
+/// use tornadio::{Connection, Message, OpenInfo, Refused, Socket};
+///
+/// struct Guarded;
+///
+/// impl Connection for Guarded {
+///     async fn on_open(&mut self, _socket: &Socket, info: &OpenInfo) -> Result<(), Refused> {
+///         let token = info
+///             .auth()
+///             .and_then(|auth| auth.get("token"))
+///             .and_then(|t| t.as_str())
+///             .map(str::to_owned)
+///             .or_else(|| info.query_param("token"));
+///         match token {
+///             Some(t) if t == "secret" => Ok(()),
+///             _ => Err(Refused::because("unauthorized")),
+///         }
+///     }
+///
+///     async fn on_message(&mut self, _: &Socket, _: Message) {}
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct OpenInfo {
     pub(crate) handshake: Arc<Handshake>,

@@ -181,6 +181,14 @@ impl SocketServer {
 }
 
 /// A bound [`SocketServer`], ready to serve.
+///
+/// ```no_run
+/// # async fn demo(app: axum::Router) -> Result<(), tornadio::Error> {
+/// let server = tornadio::SocketServer::new(app).port(0).bind().await?;
+/// println!("listening on {}", server.local_addr());
+/// server.run_until(async { /* a shutdown signal of your own */ }).await
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct BoundServer {
     app: axum::Router,

@@ -56,6 +56,16 @@ pub trait EngineConnection: Send + 'static {
 }
 
 /// A cheap, cloneable handle on one Engine.IO session.
+///
+/// ```
+/// # fn demo(socket: &tornadio::EngineSocket) {
+/// let _ = socket.send("text");
+/// let _ = socket.send(vec![1u8, 2, 3]);
+/// if socket.protocol_version() == 3 {
+///     socket.close();
+/// }
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct EngineSocket {
     conn: Arc<Conn>,

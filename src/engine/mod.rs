@@ -32,6 +32,13 @@ use crate::protocol::engine::{BinaryMode, Packet};
 use crate::{DisconnectReason, Refused};
 
 /// One message of the bare Engine.IO API: text or binary.
+///
+/// ```
+/// use tornadio::Data;
+///
+/// assert_eq!(Data::from("hi"), Data::Text("hi".into()));
+/// assert!(matches!(Data::from(vec![1u8]), Data::Binary(_)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Data {
     /// A text message.
