@@ -94,6 +94,7 @@ mod js;
 mod legacy;
 mod message;
 mod panic;
+mod proto1;
 mod protocol;
 mod query;
 mod server;
