@@ -15,6 +15,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 
 use super::UNKNOWN_SESSION;
 use crate::error::Reject;
@@ -152,8 +153,10 @@ async fn receive(session: &Session, incoming: Option<Result<WsMessage, WsError>>
         Some(Err(error)) if crate::ws::is_violation(&error) => {
             format!("websocket protocol violation: {error}")
         }
+        // Gone without a close frame: its network dropped it.
+        Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => return false,
         Some(Err(error)) => {
-            tracing::debug!(session = %session.id, %error, "websocket ended");
+            tracing::debug!(session = %session.id, %error, "websocket failed");
             session.close(DisconnectReason::TransportError);
             return false;
         }
