@@ -105,8 +105,9 @@ impl FromStr for Transport {
 }
 
 /// How one [`Router`](crate::Router) behaves: TornadIO's settings for 0.6
-/// clients, node's for current clients, and the limits a server on the
-/// open internet needs. Defaults are TornadIO's and node's.
+/// clients, socket.io 0.9's for protocol-1 clients (`proto1_*`), node's for
+/// current clients, and the limits a server on the open internet needs.
+/// Defaults are TornadIO's, socket.io 0.9.17's and node's.
 ///
 /// Start from the default and change what you need:
 ///
@@ -149,10 +150,11 @@ pub struct Settings {
     /// header, and same-origin requests, are always allowed; others get
     /// `403`. Default `None`.
     pub allowed_origins: Option<Vec<String>>,
-    /// Largest accepted 0.6 WebSocket message, in bytes. Default 1 MiB.
+    /// Largest accepted 0.6 or protocol-1 WebSocket message, in bytes;
+    /// a larger one closes the session. Default 1 MiB.
     pub max_message_size: usize,
-    /// Largest accepted 0.6 POST body, in bytes; larger bodies get `413`.
-    /// Default 1 MiB.
+    /// Largest accepted 0.6 or protocol-1 POST body, in bytes; larger
+    /// bodies get `413`. Default 1 MiB.
     pub max_body_size: usize,
     /// Largest outgoing queue of one client, in bytes. A client that stops
     /// reading and lets its queue grow past this is disconnected. Default 1 MiB.
@@ -189,8 +191,9 @@ pub struct Settings {
     /// Socket.IO: the most binary attachments one packet may announce.
     /// Default 10.
     pub max_attachments: usize,
-    /// Socket.IO: the most namespaces one client may join at once.
-    /// Default 100.
+    /// Socket.IO: the most namespaces one client may join at once (for a
+    /// protocol-1 client, endpoints, `""` included); asking for more
+    /// closes its connection. Default 100.
     pub max_namespaces_per_client: usize,
     /// Socket.IO: how long [`Socket::emit_with_ack`](crate::Socket::emit_with_ack)
     /// and broadcasts with acks wait by default. Default 10 s.

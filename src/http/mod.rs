@@ -435,6 +435,83 @@ mod proptests {
         ]
     }
 
+    /// Every router shape converts into an axum router (whose path
+    /// patterns would panic on a conflict) that reaches every generation.
+    #[test]
+    fn routers_convert_into_axum_routers_that_reach_every_generation() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let paths = [
+            ("/socket.io/?EIO=4&transport=polling", StatusCode::OK),
+            ("/socket.io/1/?t=1", StatusCode::OK),
+            ("/socket.io/1/xhr-polling/nosuchsid?t=1", StatusCode::OK),
+            ("/socket.io/xhr-polling//1", StatusCode::OK),
+            ("/chat/12/xhr-polling//1", StatusCode::OK),
+            ("/chat/1/?t=1", StatusCode::OK),
+            ("/a/bxyz/xhr-polling//1", StatusCode::OK),
+            ("/a/b/1/?t=1", StatusCode::OK),
+        ];
+        for router in routers() {
+            let resource = router.inner.config.resource.clone();
+            let app: axum::Router = router.into();
+            for (path, status) in paths {
+                if !path.starts_with(&format!("/{resource}/")) {
+                    continue;
+                }
+                let request = Request::get(path).body(Body::empty()).unwrap();
+                let response = runtime
+                    .block_on(tower::ServiceExt::oneshot(app.clone(), request))
+                    .unwrap();
+                assert_eq!(response.status(), status, "{path}");
+            }
+        }
+    }
+
+    /// A router whose `extra_re` takes `1` still serves 0.6 clients with
+    /// extra `1` and protocol-1 handshakes and sessions.
+    #[test]
+    fn an_extra_of_1_and_protocol_1_share_their_paths() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let router = Router::new(|| Nothing)
+            .resource("chat")
+            .extra_re(r"\d+")
+            .extra_sep("/");
+        let get = |path: &str| {
+            let request = Request::get(path).body(Body::empty()).unwrap();
+            runtime.block_on(router.clone().handle(request))
+        };
+        let body = |response: Response<Body>| {
+            let bytes = runtime
+                .block_on(http_body_util::BodyExt::collect(response.into_body()))
+                .unwrap()
+                .to_bytes();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        };
+        let handshake = body(get("/chat/1/?t=1"));
+        let sid = handshake.split(':').next().unwrap().to_owned();
+        assert_eq!(sid.len(), 22, "{handshake}");
+        // A 0.6 poll opening a session with extra `1`: its id, framed.
+        let legacy = body(get("/chat/1/xhr-polling//1700000000000"));
+        assert!(legacy.starts_with("~m~22~m~"), "{legacy}");
+        // An unknown protocol-1 sid there is a 0.6 path (a 0.6 session
+        // that does not exist); a live one is protocol 1's.
+        assert_eq!(
+            get("/chat/1/xhr-polling/nosuchsession").status(),
+            StatusCode::NOT_FOUND
+        );
+        let request = Request::post(format!("/chat/1/xhr-polling/{sid}"))
+            .body(Body::from("2::"))
+            .unwrap();
+        let answer = runtime.block_on(router.clone().handle(request));
+        assert_eq!(answer.status(), StatusCode::OK);
+        assert_eq!(body(answer), "1");
+    }
+
     /// The whole service, on arbitrary paths and methods: an answer, never
     /// a panic or a server error.
     #[test]
