@@ -14,9 +14,14 @@
 //!   `ask` (event, ...args) asks the sender, then emits `answer` with its
 //!   acknowledgement; `bye` disconnects the sender.
 //!
+//! socket.io-client 0.9 ("protocol 1", `/socket.io/1/`) reaches the same
+//! `/` and `/custom` through its endpoints, with the same events and acks
+//! (`auth` is `{}`, or an endpoint's query as an object).
+//!
 //! Ping interval 300 ms, ping timeout 200 ms, connect timeout 1000 ms,
 //! max payload 1,000,000, any origin; `--ping-interval-ms`,
-//! `--ping-timeout-ms` and `--max-payload` change them.
+//! `--ping-timeout-ms` and `--max-payload` change them. Protocol 1 keeps
+//! 0.9.17's clocks (heartbeats every 25 s, 60 s timeouts, 20 s polls).
 
 #[path = "../common/mod.rs"]
 mod common;

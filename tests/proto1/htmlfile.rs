@@ -99,6 +99,22 @@ async fn htmlfile_streams_every_payload_as_a_script() {
 }
 
 #[tokio::test]
+async fn an_unknown_sid_reads_not_handshaken_in_a_script() {
+    let h = Harness::start(patient()).await;
+    let response = http::get("/socket.io/1/htmlfile/nosuchsession?t=1")
+        .send(h.addr())
+        .await;
+    assert_eq!(response.status, 200);
+    assert!(
+        response
+            .text()
+            .ends_with("<script>_(\"7:::1+0\");</script>"),
+        "{}",
+        response.text()
+    );
+}
+
+#[tokio::test]
 async fn htmlfile_beats_and_a_silent_client_times_out() {
     let mut h = Harness::start(
         patient()

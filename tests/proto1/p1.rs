@@ -144,6 +144,9 @@ impl WsClient {
         while let Some(packet) = self.recv().await {
             seen.push(packet);
         }
+        // Reading on answers the server's close frame, as a browser does.
+        let rest = async { while self.ws.next().await.is_some() {} };
+        let _ = tokio::time::timeout(PATIENCE, rest).await;
         seen
     }
 }

@@ -130,6 +130,7 @@ impl<'a> Clocks<'a> {
         let beat = sleep_until(far);
         tokio::pin!(idle, beat);
         loop {
+            self.arm_heartbeat(endpoints);
             let idle_at = session.idle_deadline(close_timeout);
             if let Some(at) = idle_at {
                 idle.as_mut().reset(at);
@@ -160,16 +161,7 @@ impl<'a> Clocks<'a> {
         match inbound {
             Inbound::Opened(transport) => {
                 tracing::debug!(%transport, "session connected");
-                let flow = endpoints.open_root(transport).await;
-                if transport.is_persistent() && endpoints.root_open() {
-                    self.heartbeat = Some(Heartbeat::new(
-                        Version::V4,
-                        self.settings.proto1_heartbeat_interval,
-                        self.settings.proto1_heartbeat_timeout,
-                        Instant::now(),
-                    ));
-                }
-                flow
+                endpoints.open_root(transport).await
             }
             Inbound::Packets(packets) => {
                 for packet in packets {
@@ -182,6 +174,23 @@ impl<'a> Clocks<'a> {
                 }
                 Flow::Continue
             }
+        }
+    }
+
+    /// Heartbeats start once the session is open on a persistent transport
+    /// (a polling client shows life by polling); one such transport's end
+    /// is the session's, so they never stop before it.
+    fn arm_heartbeat(&mut self, endpoints: &Endpoints) {
+        if self.heartbeat.is_none()
+            && endpoints.root_open()
+            && self.session.carrier().is_some_and(Transport::is_persistent)
+        {
+            self.heartbeat = Some(Heartbeat::new(
+                Version::V4,
+                self.settings.proto1_heartbeat_interval,
+                self.settings.proto1_heartbeat_timeout,
+                Instant::now(),
+            ));
         }
     }
 

@@ -158,6 +158,11 @@ impl Session {
         Some(guard)
     }
 
+    /// The transport of the request carrying the session now, if one does.
+    pub(crate) fn carrier(&self) -> Option<Transport> {
+        self.carry_state().current
+    }
+
     /// The transport that carries the session, or carried it last.
     pub(crate) fn transport(&self) -> Option<Transport> {
         self.carry_state().transport

@@ -22,7 +22,9 @@ pub(crate) enum PushError {
 /// with the other receivers of a broadcast.
 pub(crate) struct Outbox {
     state: Mutex<State>,
-    /// Something was queued, or the outbox closed.
+    /// Something was queued, or the outbox closed. Every waiter is woken
+    /// (a waiter registers before it looks, so none misses a change): a
+    /// taker that stopped waiting must not swallow the wake-up of the next.
     ready: Notify,
     /// Everything queued was taken.
     drained: Notify,
@@ -78,7 +80,7 @@ impl Outbox {
             }
             state.bytes = bytes;
         }
-        self.ready.notify_one();
+        self.ready.notify_waiters();
         Ok(())
     }
 
@@ -93,7 +95,7 @@ impl Outbox {
             state.bytes += packet.len();
             state.queue.push_back(packet);
         }
-        self.ready.notify_one();
+        self.ready.notify_waiters();
         true
     }
 
@@ -153,7 +155,7 @@ impl Outbox {
     /// be taken.
     pub(crate) fn close(&self) {
         self.lock().closed = true;
-        self.ready.notify_one();
+        self.ready.notify_waiters();
     }
 }
 
@@ -181,6 +183,25 @@ mod tests {
         assert_eq!(outbox.next().await.unwrap(), [text("3:::b")]);
         assert_eq!(outbox.next().await, None);
         outbox.drained().await;
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_taker_does_not_swallow_the_next_ones_wake_up() {
+        let outbox = std::sync::Arc::new(Outbox::new(64));
+        let abandoned = outbox.next();
+        tokio::pin!(abandoned);
+        assert!(futures_util::poll!(abandoned.as_mut()).is_pending());
+        let taker = tokio::spawn({
+            let outbox = std::sync::Arc::clone(&outbox);
+            async move { outbox.next().await }
+        });
+        tokio::task::yield_now().await;
+        outbox.close();
+        let taken = tokio::time::timeout(std::time::Duration::from_secs(5), taker)
+            .await
+            .expect("the live taker wakes")
+            .unwrap();
+        assert_eq!(taken, None);
     }
 
     #[test]
