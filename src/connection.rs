@@ -26,8 +26,8 @@ use crate::{Event, Message, Socket, Transport};
 /// | callback | Socket.IO 0.6 | socket.io 0.7–0.9 | socket.io-client 1.x–4.x |
 /// |---|---|---|---|
 /// | [`on_open`](Self::on_open) | session opens | endpoint connects | namespace connects |
-/// | [`on_message`](Self::on_message) | every message | `3`/`4` messages | `message` events of one argument, without ack |
-/// | [`on_event`](Self::on_event) | — | events (`5`) | every other event |
+/// | [`on_message`](Self::on_message) | every message | `3`/`4` messages, `message` events of one argument, without data ack | `message` events of one argument, without ack |
+/// | [`on_event`](Self::on_event) | — | every other event (`5`) | every other event |
 /// | [`on_close`](Self::on_close) | session ends | endpoint or session ends | namespace or connection ends |
 ///
 /// ```
@@ -67,9 +67,10 @@ pub trait Connection: Send + 'static {
     /// Called once when the socket connects, before anything else. What
     /// is sent from here reaches the client after its connection is
     /// confirmed. Returning `Err` refuses the client: a 0.6 session gets
-    /// `403`, a protocol-1 endpoint an error packet, a current client a
-    /// `CONNECT_ERROR` with the refusal's message; [`on_close`](Self::on_close)
-    /// is not called.
+    /// `403`, a protocol-1 endpoint the error packet `7::/ep:2` (its
+    /// `connect_failed`; refusing the endpoint `""` ends the session), a
+    /// current client a `CONNECT_ERROR` with the refusal's message;
+    /// [`on_close`](Self::on_close) is not called.
     fn on_open(
         &mut self,
         socket: &Socket,
@@ -80,10 +81,11 @@ pub trait Connection: Send + 'static {
     }
 
     /// Called for every message, in order: the messages of 0.6 and
-    /// protocol-1 clients, and the `message` events of current clients
-    /// (what their `socket.send(x)` emits) that carry one argument and
+    /// protocol-1 clients, and the `message` events of every client (what
+    /// current clients' `socket.send(x)` emits) that carry one argument and
     /// want no acknowledgement. Text arrives as [`Message::Text`], other
-    /// JSON as [`Message::Json`].
+    /// JSON as [`Message::Json`] (a protocol-1 JSON message `4` stays JSON,
+    /// even a string).
     fn on_message(&mut self, socket: &Socket, message: Message) -> impl Future<Output = ()> + Send;
 
     /// Called for every event that is not a plain message: its name, its
@@ -113,7 +115,8 @@ pub trait Connection: Send + 'static {
 /// connect middleware.
 ///
 /// Current clients see the message (and data) in their `connect_error`
-/// event; a 0.6 client gets `403`.
+/// event; a 0.6 client gets `403`; a protocol-1 client's endpoint gets
+/// `connect_failed` (its protocol carries no message).
 ///
 /// ```
 /// use tornadio::Refused;
@@ -351,7 +354,7 @@ pub struct OpenInfo {
 
 impl OpenInfo {
     /// The part of the URL matched by the router's `extra_re`, if set (0.6
-    /// clients). With `resource("chat").extra_re(r"\d+").extra_sep("/")`,
+    /// clients; `None` for the others). With `resource("chat").extra_re(r"\d+").extra_sep("/")`,
     /// a client at `/chat/123/websocket` gives `Some("123")`.
     pub fn extra(&self) -> Option<&str> {
         self.extra.as_deref()
@@ -364,7 +367,9 @@ impl OpenInfo {
     }
 
     /// The query string of that request, without `?`. For current clients
-    /// it holds their `query` option beside `EIO`, `transport` and `t`.
+    /// it holds their `query` option beside `EIO`, `transport` and `t`; for
+    /// protocol-1 clients it is their handshake's: their `query` option
+    /// (`io.connect('http://h/?x=1')`), then `t`.
     pub fn query(&self) -> Option<&str> {
         self.handshake.uri.query()
     }
@@ -386,7 +391,8 @@ impl OpenInfo {
         self.handshake.peer_addr
     }
 
-    /// The transport the client opened its connection with.
+    /// The transport the client opened its connection with (protocol 1:
+    /// the first that carried its session).
     pub fn transport(&self) -> Transport {
         self.handshake.transport
     }
@@ -399,7 +405,8 @@ impl OpenInfo {
 
     /// The `auth` payload of a socket.io-client 3+ connection (`{}`-less
     /// clients send none). A socket.io-client 2 connection to a namespace
-    /// with a query (`/admin?token=1`) gets it here as an object.
+    /// with a query (`/admin?token=1`) gets it here as an object, and so
+    /// does a protocol-1 endpoint's query (`1::/admin?token=1`).
     pub fn auth(&self) -> Option<&Value> {
         self.auth.as_ref()
     }

@@ -39,6 +39,24 @@ impl Transport {
         Transport::JsonpPolling,
     ];
 
+    /// The transports socket.io 0.9.17 enables by default for protocol-1
+    /// clients (flashsocket stays off).
+    pub const PROTO1: [Transport; 4] = [
+        Transport::WebSocket,
+        Transport::HtmlFile,
+        Transport::XhrPolling,
+        Transport::JsonpPolling,
+    ];
+
+    /// Every protocol-1 transport, in the order its client tries them.
+    pub(crate) const PROTO1_ORDER: [Transport; 5] = [
+        Transport::WebSocket,
+        Transport::FlashSocket,
+        Transport::HtmlFile,
+        Transport::XhrPolling,
+        Transport::JsonpPolling,
+    ];
+
     /// The name used in URLs and by the client's `transports` option.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -87,8 +105,9 @@ impl FromStr for Transport {
 }
 
 /// How one [`Router`](crate::Router) behaves: TornadIO's settings for 0.6
-/// clients, node's for current clients, and the limits a server on the
-/// open internet needs. Defaults are TornadIO's and node's.
+/// clients, socket.io 0.9's for protocol-1 clients (`proto1_*`), node's for
+/// current clients, and the limits a server on the open internet needs.
+/// Defaults are TornadIO's, socket.io 0.9.17's and node's.
 ///
 /// Start from the default and change what you need:
 ///
@@ -131,10 +150,11 @@ pub struct Settings {
     /// header, and same-origin requests, are always allowed; others get
     /// `403`. Default `None`.
     pub allowed_origins: Option<Vec<String>>,
-    /// Largest accepted 0.6 WebSocket message, in bytes. Default 1 MiB.
+    /// Largest accepted 0.6 or protocol-1 WebSocket message, in bytes;
+    /// a larger one closes the session. Default 1 MiB.
     pub max_message_size: usize,
-    /// Largest accepted 0.6 POST body, in bytes; larger bodies get `413`.
-    /// Default 1 MiB.
+    /// Largest accepted 0.6 or protocol-1 POST body, in bytes; larger
+    /// bodies get `413`. Default 1 MiB.
     pub max_body_size: usize,
     /// Largest outgoing queue of one client, in bytes. A client that stops
     /// reading and lets its queue grow past this is disconnected. Default 1 MiB.
@@ -171,12 +191,45 @@ pub struct Settings {
     /// Socket.IO: the most binary attachments one packet may announce.
     /// Default 10.
     pub max_attachments: usize,
-    /// Socket.IO: the most namespaces one client may join at once.
-    /// Default 100.
+    /// Socket.IO: the most namespaces one client may join at once (for a
+    /// protocol-1 client, endpoints, `""` included); asking for more
+    /// closes its connection. Default 100.
     pub max_namespaces_per_client: usize,
     /// Socket.IO: how long [`Socket::emit_with_ack`](crate::Socket::emit_with_ack)
     /// and broadcasts with acks wait by default. Default 10 s.
     pub ack_timeout: Duration,
+    /// socket.io 0.7–0.9 ("protocol 1"): the transports this router answers
+    /// and announces in the handshake, of [`Transport::WebSocket`],
+    /// [`Transport::FlashSocket`], [`Transport::HtmlFile`],
+    /// [`Transport::XhrPolling`] and [`Transport::JsonpPolling`]; requests
+    /// for others get `403`. Empty turns protocol 1 off (the handshake gets
+    /// `403`). Default: websocket, htmlfile, xhr-polling, jsonp-polling, as
+    /// socket.io 0.9.17 (flashsocket also needs the client's
+    /// `WebSocketMain.swf` served by the application).
+    pub proto1_transports: Vec<Transport>,
+    /// Protocol 1: on websocket, flashsocket and htmlfile the server sends a
+    /// heartbeat `2::` this long after the client answered the last one.
+    /// Keep it well below [`proto1_heartbeat_timeout`](Self::proto1_heartbeat_timeout):
+    /// the client drops a connection that stays silent that long.
+    /// Default 25 s (0.9.17's `heartbeat interval`).
+    pub proto1_heartbeat_interval: Duration,
+    /// Protocol 1: the heartbeat timeout announced in the handshake (in
+    /// whole seconds, at least 1). The client closes a websocket, flashsocket
+    /// or htmlfile connection on which nothing arrived for this long; the
+    /// server closes a session whose answer to a heartbeat does not come
+    /// within it. Default 60 s.
+    pub proto1_heartbeat_timeout: Duration,
+    /// Protocol 1: the close timeout announced in the handshake (in whole
+    /// seconds, at least 1). The server ends a session that no transport
+    /// carried for this long (a polling client that stopped polling, a
+    /// handshake never followed by a transport); a polling client gives up
+    /// when a poll goes unanswered this long. Default 60 s.
+    pub proto1_close_timeout: Duration,
+    /// Protocol 1: an xhr-polling or jsonp-polling GET with nothing to
+    /// carry is answered with a noop `8::` after this long. Keep it below
+    /// [`proto1_close_timeout`](Self::proto1_close_timeout). Default 20 s
+    /// (0.9.17's `polling duration`).
+    pub proto1_polling_duration: Duration,
 }
 
 impl Default for Settings {
@@ -204,6 +257,11 @@ impl Default for Settings {
             max_attachments: 10,
             max_namespaces_per_client: 100,
             ack_timeout: Duration::from_secs(10),
+            proto1_transports: Transport::PROTO1.to_vec(),
+            proto1_heartbeat_interval: Duration::from_secs(25),
+            proto1_heartbeat_timeout: Duration::from_secs(60),
+            proto1_close_timeout: Duration::from_secs(60),
+            proto1_polling_duration: Duration::from_secs(20),
         }
     }
 }
@@ -262,6 +320,14 @@ setters! {
     max_namespaces_per_client: usize;
     /// Sets [`ack_timeout`](Settings::ack_timeout).
     ack_timeout: Duration;
+    /// Sets [`proto1_heartbeat_interval`](Settings::proto1_heartbeat_interval).
+    proto1_heartbeat_interval: Duration;
+    /// Sets [`proto1_heartbeat_timeout`](Settings::proto1_heartbeat_timeout).
+    proto1_heartbeat_timeout: Duration;
+    /// Sets [`proto1_close_timeout`](Settings::proto1_close_timeout).
+    proto1_close_timeout: Duration;
+    /// Sets [`proto1_polling_duration`](Settings::proto1_polling_duration).
+    proto1_polling_duration: Duration;
 }
 
 impl Settings {
@@ -280,6 +346,15 @@ impl Settings {
         transports: impl IntoIterator<Item = Transport>,
     ) -> Settings {
         self.engine_transports = transports.into_iter().collect();
+        self
+    }
+
+    /// Sets [`proto1_transports`](Settings::proto1_transports).
+    pub fn proto1_transports(
+        mut self,
+        transports: impl IntoIterator<Item = Transport>,
+    ) -> Settings {
+        self.proto1_transports = transports.into_iter().collect();
         self
     }
 
@@ -313,6 +388,10 @@ impl Settings {
         at_least(&mut self.upgrade_timeout);
         at_least(&mut self.connect_timeout);
         at_least(&mut self.ack_timeout);
+        at_least(&mut self.proto1_heartbeat_interval);
+        at_least(&mut self.proto1_heartbeat_timeout);
+        at_least(&mut self.proto1_close_timeout);
+        at_least(&mut self.proto1_polling_duration);
         self
     }
 
@@ -322,6 +401,13 @@ impl Settings {
 
     pub(crate) fn engine_transport_enabled(&self, transport: Transport) -> bool {
         self.engine_transports.contains(&transport)
+    }
+
+    /// The protocol-1 transports enabled, in the order the client tries them.
+    pub(crate) fn proto1_enabled(&self) -> impl Iterator<Item = Transport> + '_ {
+        Transport::PROTO1_ORDER
+            .into_iter()
+            .filter(|t| self.proto1_transports.contains(t))
     }
 
     /// Whether `origin` is allowed, and whether with credentials.

@@ -14,9 +14,16 @@
 //!   `ask` (event, ...args) asks the sender, then emits `answer` with its
 //!   acknowledgement; `bye` disconnects the sender.
 //!
+//! socket.io-client 0.9 ("protocol 1", `/socket.io/1/`) reaches the same
+//! `/` and `/custom` through its endpoints, with the same events and acks
+//! (`auth` is `{}`, or an endpoint's query as an object).
+//!
 //! Ping interval 300 ms, ping timeout 200 ms, connect timeout 1000 ms,
 //! max payload 1,000,000, any origin; `--ping-interval-ms`,
-//! `--ping-timeout-ms` and `--max-payload` change them.
+//! `--ping-timeout-ms` and `--max-payload` change them. Protocol 1 keeps
+//! 0.9.17's clocks (heartbeats every 25 s, 60 s timeouts, 20 s polls);
+//! `--proto1-heartbeat-interval-ms` and `--proto1-heartbeat-timeout-ms`
+//! change the heartbeat's.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -124,6 +131,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "--max-payload",
                 "largest message or POST body in bytes (default 1000000)",
             ),
+            (
+                "--proto1-heartbeat-interval-ms",
+                "socket.io 0.9 heartbeat interval (default 25000)",
+            ),
+            (
+                "--proto1-heartbeat-timeout-ms",
+                "socket.io 0.9 heartbeat timeout, announced in whole seconds (default 60000)",
+            ),
         ],
     );
     common::init_logging();
@@ -148,6 +163,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .connect_timeout(Duration::from_millis(1000))
         .max_payload(max_payload)
         .max_queued_bytes(max_payload.max(1 << 20) * 4)
+        .proto1_heartbeat_interval(millis("--proto1-heartbeat-interval-ms", 25_000)?)
+        .proto1_heartbeat_timeout(millis("--proto1-heartbeat-timeout-ms", 60_000)?)
         .allowed_origins(["*"]);
     let engine = EngineRouter::new(|| Echo).settings(settings.clone());
     let socketio = Router::new(|| Conformance)

@@ -24,7 +24,7 @@ pub(crate) use crate::ws::WsStream;
 pub(crate) use api::BareFactory;
 pub use api::{EngineConnection, EngineSocket};
 pub(crate) use conn::Conn;
-pub(crate) use heartbeat::later;
+pub(crate) use heartbeat::{Beat, Heartbeat, later};
 pub(crate) use http::{EngineCore, EngineService, StartUpper};
 
 use crate::connection::Handshake;

@@ -1,5 +1,6 @@
-//! The tower `Service`s: [`Router`] tells a 0.6 request from an Engine.IO
-//! one and answers both; [`EngineRouter`] serves bare Engine.IO.
+//! The tower `Service`s: [`Router`] tells a 0.6 request from a protocol-1
+//! one and from an Engine.IO one, and answers them all; [`EngineRouter`]
+//! serves bare Engine.IO.
 
 mod cors;
 mod engine_router;
@@ -21,6 +22,7 @@ use crate::connection::{Connection, OpenInfo};
 use crate::engine::{EngineCore, EngineService};
 use crate::error::Reject;
 use crate::legacy::{self, Paths};
+use crate::proto1;
 use crate::settings::Settings;
 use crate::socket::client::ClientFactory;
 use crate::socket::namespace::{self, Factory, Middleware};
@@ -35,8 +37,15 @@ use crate::socket::{Io, Sockets};
 /// * Engine.IO v3 and v4 (`/{resource}/?EIO=4&transport=polling`, or
 ///   `websocket`): socket.io-client 1.x to 4.x, each namespace served by
 ///   the connection type given for it;
+/// * socket.io 0.7–0.9, "protocol 1" (`/{resource}/1/` handshake, then
+///   `/{resource}/1/{transport}/{sid}`): each endpoint is the namespace of
+///   its name (`""` is `/`);
 /// * Socket.IO 0.6 (`/{resource}[{extra_sep}{extra}]/{transport}/...`):
 ///   served by the connection type of the namespace `/`.
+///
+/// A router whose `extra_re` matches `1` (with `extra_sep("/")`) sees
+/// `/{resource}/1/...` in both grammars: the protocol-1 handshake and the
+/// requests of live protocol-1 sessions go to protocol 1, the rest to 0.6.
 ///
 /// It is a tower `Service`, and converts into an [`axum::Router`] to merge
 /// beside the application's own routes.
@@ -89,6 +98,7 @@ struct Inner {
     settings: Arc<Settings>,
     io: Io,
     legacy: legacy::Core,
+    proto1: proto1::Core,
     engine: Arc<dyn EngineService>,
     /// `/{resource}/`: where Engine.IO requests come.
     engine_path: String,
@@ -147,6 +157,12 @@ impl Router {
             ns: root,
             registry: legacy::Registry::default(),
         };
+        let proto1 = proto1::Core {
+            settings: Arc::clone(&settings),
+            io: io.clone(),
+            registry: proto1::Registry::default(),
+            paths: proto1::Paths::new(&config.resource),
+        };
         let engine = Arc::new(EngineCore {
             settings: Arc::clone(&settings),
             registry: Default::default(),
@@ -160,6 +176,7 @@ impl Router {
                 settings,
                 io,
                 legacy,
+                proto1,
                 engine,
                 engine_path,
             }),
@@ -287,44 +304,53 @@ impl Router {
         self.inner.io.clone()
     }
 
-    /// How many client connections are open: Engine.IO sessions plus 0.6
-    /// sessions.
+    /// How many client connections are open: Engine.IO sessions plus
+    /// protocol-1 and 0.6 sessions.
     pub fn connection_count(&self) -> usize {
-        self.inner.engine.registry().len() + self.inner.legacy.registry.len()
+        self.inner.engine.registry().len()
+            + self.inner.proto1.registry.len()
+            + self.inner.legacy.registry.len()
+    }
+
+    /// Which generation a path is for.
+    fn generation(&self, path: &str) -> Result<Generation, Reject> {
+        let inner = &self.inner;
+        if path == inner.engine_path {
+            return Ok(Generation::Engine);
+        }
+        let legacy = inner.paths.route(path).map(|route| route.transport);
+        match (inner.proto1.paths.route(path), legacy) {
+            (Some(_), None) => Ok(Generation::Proto1),
+            (Some(route), Some(_)) if inner.proto1.claims(&route) => Ok(Generation::Proto1),
+            (_, Some(transport)) if inner.settings.is_enabled(transport) => Ok(Generation::Legacy),
+            (_, Some(_)) => Err(Reject::Disabled),
+            (None, None) => Err(Reject::NotFound),
+        }
     }
 
     async fn handle(self, request: Request<Body>) -> Response<Body> {
         let inner = &self.inner;
         let path = request.uri().path();
-        let engine = path == inner.engine_path;
-        let route = if engine {
-            None
-        } else {
-            match inner.paths.route(path) {
-                Some(route) => Some(route.transport),
-                None => return Reject::NotFound.into_response(),
-            }
+        let generation = match self.generation(path) {
+            Ok(generation) => generation,
+            Err(reject) => return reject.into_response(),
         };
-        if let Some(transport) = route
-            && !inner.settings.is_enabled(transport)
-        {
-            return Reject::Disabled.into_response();
-        }
         let verdict = cors::judge(&inner.settings, request.headers());
         if verdict == cors::Verdict::Refused {
             tracing::debug!(path, "origin refused");
-            return if engine {
-                crate::engine::forbidden()
-            } else {
-                Reject::Origin.into_response()
+            return match generation {
+                Generation::Engine => crate::engine::forbidden(),
+                _ => Reject::Origin.into_response(),
             };
         }
         let mut response = if request.method() == Method::OPTIONS {
             cors::preflight(&request)
-        } else if engine {
-            Arc::clone(&inner.engine).serve(request).await
         } else {
-            self.legacy(request).await
+            match generation {
+                Generation::Engine => Arc::clone(&inner.engine).serve(request).await,
+                Generation::Proto1 => proto1::serve(&inner.proto1, request).await,
+                Generation::Legacy => self.legacy(request).await,
+            }
         };
         cors::decorate(&mut response, &verdict);
         response
@@ -361,12 +387,23 @@ where
     }
 }
 
+/// The client generations a router tells apart by path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Generation {
+    Engine,
+    Proto1,
+    Legacy,
+}
+
 impl From<Router> for axum::Router {
     fn from(router: Router) -> Self {
         let legacy = router.inner.paths.axum_pattern();
         let engine = router.inner.engine_path.clone();
+        let [handshake, proto1] = router.inner.proto1.paths.axum_patterns();
         axum::Router::new()
             .route_service(&engine, router.clone())
+            .route_service(&handshake, router.clone())
+            .route_service(&proto1, router.clone())
             .route_service(&legacy, router)
     }
 }
@@ -396,6 +433,83 @@ mod proptests {
             Router::new(|| Nothing).resource("a/b").extra_re("[a-z]+"),
             Router::new(|| Nothing).resource("x.y").extra_re(".*"),
         ]
+    }
+
+    /// Every router shape converts into an axum router (whose path
+    /// patterns would panic on a conflict) that reaches every generation.
+    #[test]
+    fn routers_convert_into_axum_routers_that_reach_every_generation() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let paths = [
+            ("/socket.io/?EIO=4&transport=polling", StatusCode::OK),
+            ("/socket.io/1/?t=1", StatusCode::OK),
+            ("/socket.io/1/xhr-polling/nosuchsid?t=1", StatusCode::OK),
+            ("/socket.io/xhr-polling//1", StatusCode::OK),
+            ("/chat/12/xhr-polling//1", StatusCode::OK),
+            ("/chat/1/?t=1", StatusCode::OK),
+            ("/a/bxyz/xhr-polling//1", StatusCode::OK),
+            ("/a/b/1/?t=1", StatusCode::OK),
+        ];
+        for router in routers() {
+            let resource = router.inner.config.resource.clone();
+            let app: axum::Router = router.into();
+            for (path, status) in paths {
+                if !path.starts_with(&format!("/{resource}/")) {
+                    continue;
+                }
+                let request = Request::get(path).body(Body::empty()).unwrap();
+                let response = runtime
+                    .block_on(tower::ServiceExt::oneshot(app.clone(), request))
+                    .unwrap();
+                assert_eq!(response.status(), status, "{path}");
+            }
+        }
+    }
+
+    /// A router whose `extra_re` takes `1` still serves 0.6 clients with
+    /// extra `1` and protocol-1 handshakes and sessions.
+    #[test]
+    fn an_extra_of_1_and_protocol_1_share_their_paths() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let router = Router::new(|| Nothing)
+            .resource("chat")
+            .extra_re(r"\d+")
+            .extra_sep("/");
+        let get = |path: &str| {
+            let request = Request::get(path).body(Body::empty()).unwrap();
+            runtime.block_on(router.clone().handle(request))
+        };
+        let body = |response: Response<Body>| {
+            let bytes = runtime
+                .block_on(http_body_util::BodyExt::collect(response.into_body()))
+                .unwrap()
+                .to_bytes();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        };
+        let handshake = body(get("/chat/1/?t=1"));
+        let sid = handshake.split(':').next().unwrap().to_owned();
+        assert_eq!(sid.len(), 22, "{handshake}");
+        // A 0.6 poll opening a session with extra `1`: its id, framed.
+        let legacy = body(get("/chat/1/xhr-polling//1700000000000"));
+        assert!(legacy.starts_with("~m~22~m~"), "{legacy}");
+        // An unknown protocol-1 sid there is a 0.6 path (a 0.6 session
+        // that does not exist); a live one is protocol 1's.
+        assert_eq!(
+            get("/chat/1/xhr-polling/nosuchsession").status(),
+            StatusCode::NOT_FOUND
+        );
+        let request = Request::post(format!("/chat/1/xhr-polling/{sid}"))
+            .body(Body::from("2::"))
+            .unwrap();
+        let answer = runtime.block_on(router.clone().handle(request));
+        assert_eq!(answer.status(), StatusCode::OK);
+        assert_eq!(body(answer), "1");
     }
 
     /// The whole service, on arbitrary paths and methods: an answer, never

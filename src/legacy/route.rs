@@ -180,10 +180,13 @@ pub(crate) mod proptests {
     /// often after a prefix that a router matches, so that hostile tails
     /// reach the transports.
     pub(crate) fn path() -> impl Strategy<Value = String> {
-        const PREFIXES: [&str; 10] = [
+        const PREFIXES: [&str; 13] = [
             "",
             "",
             "/socket.io",
+            "/socket.io/1",
+            "/socket.io/1/xhr-polling",
+            "/chat/1/jsonp-polling",
             "/socket.io/websocket",
             "/socket.io/xhr-polling",
             "/socket.io/jsonp-polling",

@@ -22,9 +22,6 @@
 //! `packet.rs` reads and writes one packet, `payload.rs` joins and splits
 //! the batches of the polling transports (WebSocket never batches).
 
-// Used by the protocol-1 transports, which come next.
-#![allow(dead_code)]
-
 use serde_json::Value;
 
 mod packet;
@@ -32,10 +29,10 @@ mod payload;
 #[cfg(test)]
 mod proptests;
 
-// Likewise unused until the protocol-1 transports call them.
-#[allow(unused_imports)]
-pub(crate) use packet::{decode_packet, encode_packet, is_reserved_event};
-#[allow(unused_imports)]
+pub(crate) use packet::{
+    decode_packet, encode_ack, encode_event, encode_json, encode_message, encode_packet,
+    is_reserved_event,
+};
 pub(crate) use payload::{decode_payload, encode_payload};
 
 /// One socket.io 0.7–0.9 packet.

@@ -38,9 +38,9 @@ pub(crate) enum Wake {
 }
 
 /// A joined namespace: the handle and the application's value.
-struct Slot {
-    socket: Socket,
-    connection: Box<dyn DynConnection>,
+pub(crate) struct Slot {
+    pub(crate) socket: Socket,
+    pub(crate) connection: Box<dyn DynConnection>,
 }
 
 pub(crate) struct Client {
@@ -189,7 +189,7 @@ impl Upper for Client {
 }
 
 /// Unlists a socket, then tells its connection value: exactly once.
-async fn close_slot(io: &Io, mut slot: Slot, reason: DisconnectReason) {
+pub(crate) async fn close_slot(io: &Io, mut slot: Slot, reason: DisconnectReason) {
     let ns = Arc::clone(&slot.socket.inner.ns);
     ns.remove(&slot.socket.inner.id);
     slot.socket.mark_closed();
@@ -397,7 +397,7 @@ impl Client {
 
 /// Hands an event to the application: a plain `message` to `on_message`,
 /// anything else to `on_event`.
-async fn on_event(slot: &mut Slot, name: String, args: Args, id: Option<u64>) -> Flow {
+pub(crate) async fn on_event(slot: &mut Slot, name: String, args: Args, id: Option<u64>) -> Flow {
     let Slot { socket, connection } = slot;
     let plain = name == "message" && id.is_none() && args.len() == 1 && args.binary.is_empty();
     let handled = if plain {
@@ -505,8 +505,9 @@ fn push_control(conn: &Conn, frame: crate::engine::conn::Frame) {
     conn.push_control(frame);
 }
 
-/// A v4 namespace query (`/admin?token=1`) as node 4 turns it into `auth`.
-fn query_object(query: &str) -> Value {
+/// A v4 namespace query (`/admin?token=1`) as node 4 turns it into `auth`
+/// (and so does a protocol-1 endpoint's, `1::/admin?token=1`).
+pub(crate) fn query_object(query: &str) -> Value {
     let mut object = Map::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));

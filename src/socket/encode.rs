@@ -4,10 +4,12 @@
 use std::cell::OnceCell;
 
 use serde_json::Value;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::engine::conn::{self, Frame};
 use crate::message::Message;
 use crate::protocol::packet::{self, Kind, StringWriter};
+use crate::protocol::proto1::{self, MessageId};
 use crate::socket::Args;
 
 /// What goes to a socket: an event (maybe asking for an ack), or a message
@@ -24,6 +26,7 @@ pub(crate) struct Encoded<'a> {
     pub(crate) body: &'a Body,
     pub(crate) ack: Option<u64>,
     engine: OnceCell<Vec<Frame>>,
+    proto1: OnceCell<Option<Utf8Bytes>>,
     legacy: OnceCell<Option<String>>,
 }
 
@@ -34,6 +37,7 @@ impl<'a> Encoded<'a> {
             body,
             ack,
             engine: OnceCell::new(),
+            proto1: OnceCell::new(),
             legacy: OnceCell::new(),
         }
     }
@@ -56,6 +60,37 @@ impl<'a> Encoded<'a> {
                 vec![conn::text(text)]
             }
         })
+    }
+
+    /// For protocol-1 clients: one packet, shared by every receiver. A
+    /// message is `3` (text) or `4` (JSON); an event is `5`, asking for a
+    /// data ack (`5:N+:...`) when the server wants an answer, since the
+    /// 0.9 client answers only those. Binary arguments have no protocol-1
+    /// form (`None`): that protocol has no binary, and a byte array made
+    /// JSON would reach the client as something else than was sent.
+    pub(crate) fn proto1(&self) -> Option<&Utf8Bytes> {
+        self.proto1
+            .get_or_init(|| {
+                let endpoint = proto1_endpoint(self.nsp);
+                let mut out = String::with_capacity(32);
+                match self.body {
+                    Body::Message(Message::Text(text)) => {
+                        proto1::encode_message(&mut out, None, endpoint, text);
+                    }
+                    Body::Message(Message::Json(value)) => {
+                        proto1::encode_json(&mut out, None, endpoint, value);
+                    }
+                    Body::Event { name, args } => {
+                        if !args.binary.is_empty() {
+                            return None;
+                        }
+                        let id = self.ack.map(|id| MessageId { id, data_ack: true });
+                        proto1::encode_event(&mut out, id, endpoint, name, &args.values);
+                    }
+                }
+                Some(Utf8Bytes::from(out))
+            })
+            .as_ref()
     }
 
     /// For 0.6 clients: messages only. An event is a message when it is
@@ -103,6 +138,28 @@ pub(crate) fn engine_event(nsp: &str, name: &str, args: &Args, ack: Option<u64>)
     }
     text.push(']');
     with_attachments(text, args)
+}
+
+/// The protocol-1 endpoint of a namespace: `""` for `/`.
+pub(crate) fn proto1_endpoint(nsp: &str) -> &str {
+    if nsp == "/" { "" } else { nsp }
+}
+
+/// A protocol-1 packet as the frame a socket holds back while `on_open`
+/// runs.
+pub(crate) fn text_frame(packet: &Utf8Bytes) -> Frame {
+    crate::protocol::engine::Outgoing::Text(packet.clone())
+}
+
+/// A protocol-1 data ack, `6::[ep]:id+[args]`; `None` with binary
+/// arguments, which protocol 1 cannot carry.
+pub(crate) fn proto1_ack(nsp: &str, id: u64, args: &Args) -> Option<Frame> {
+    if !args.binary.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(32);
+    proto1::encode_ack(&mut out, proto1_endpoint(nsp), id, Some(&args.values));
+    Some(conn::text(out))
 }
 
 /// `4` + an ACK (or BINARY_ACK) packet, then the attachments.

@@ -80,13 +80,20 @@ impl Ack {
     /// Answers with arguments as they are (an event's, echoed back).
     ///
     /// # Errors
-    /// As [`Socket::emit`].
+    /// As [`Socket::emit`]: binary arguments to a protocol-1 client are
+    /// [`SendError::Unsupported`].
     pub fn send_args(self, args: &Args) -> Result<(), SendError> {
         let socket = &self.socket;
         match &socket.inner.wire {
             Wire::Engine { conn, .. } => {
                 let frames = super::encode::engine_ack(&socket.inner.ns.name, self.id, args);
                 socket.push_engine(conn, &frames)
+            }
+            Wire::Proto1 { session, .. } => {
+                match super::encode::proto1_ack(&socket.inner.ns.name, self.id, args) {
+                    Some(frame) => socket.push_proto1(session, &[frame]),
+                    None => Err(SendError::Unsupported),
+                }
             }
             Wire::Legacy(_) => Err(SendError::Unsupported),
         }

@@ -2,7 +2,8 @@
 //! events, acknowledgements and rooms, for every client generation.
 //!
 //! A socket knows events, acks and rooms, never HTTP: it hands encoded
-//! packets to its client's wire (an Engine.IO session, a 0.6 session).
+//! packets to its client's wire (an Engine.IO session, a protocol-1
+//! session, a 0.6 session).
 
 mod args;
 pub(crate) mod client;
@@ -31,6 +32,7 @@ use crate::engine::conn::{Frame, PushError};
 use crate::error::SendError;
 use crate::legacy::Session as LegacySession;
 use crate::message::{Message, Outgoing};
+use crate::proto1::{PushError as Proto1PushError, Session as Proto1Session};
 use crate::{DisconnectReason, Transport};
 use client::Command;
 use encode::{Body, Encoded};
@@ -42,6 +44,12 @@ pub(crate) enum Wire {
     /// of the task that owns it.
     Engine {
         conn: Arc<Conn>,
+        commands: mpsc::UnboundedSender<Command>,
+    },
+    /// A socket.io 0.7–0.9 ("protocol 1") session, and the command channel
+    /// of the actor that owns it.
+    Proto1 {
+        session: Arc<Proto1Session>,
         commands: mpsc::UnboundedSender<Command>,
     },
     /// A Socket.IO 0.6 session.
@@ -95,7 +103,7 @@ impl Socket {
         // id before anything `on_open` sends: nothing to hold back.
         let state = match wire {
             Wire::Legacy(_) => OPEN,
-            Wire::Engine { .. } => CONNECTING,
+            Wire::Engine { .. } | Wire::Proto1 { .. } => CONNECTING,
         };
         Socket {
             inner: Arc::new(SocketInner {
@@ -111,7 +119,8 @@ impl Socket {
         }
     }
 
-    /// The socket's id: the session id for 0.6 clients, a fresh id per
+    /// The socket's id: the session id for 0.6 and protocol-1 clients (the
+    /// same in every endpoint, as socket.io 0.9 gives it), a fresh id per
     /// namespace for socket.io-client 3+, `/nsp#sid` (or the session id on
     /// `/`) for socket.io-client 1.x–2.x, as node gives them.
     pub fn id(&self) -> &str {
@@ -155,12 +164,14 @@ impl Socket {
                 crate::engine::conn::Carrier::WebSocket => Transport::WebSocket,
                 _ => Transport::Polling,
             },
+            Wire::Proto1 { session, .. } => session.transport().unwrap_or(Transport::XhrPolling),
             Wire::Legacy(session) => session.transport,
         }
     }
 
-    /// Queues a message: a 0.6 client gets it as a message, a current
-    /// client as a `message` event. Text goes as a string, a
+    /// Queues a message: 0.6 and protocol-1 clients get it as a message
+    /// (protocol 1: text as `3`, JSON as `4`), a current client as a
+    /// `message` event. Text goes as a string, a
     /// [`serde_json::Value`] as JSON, a `Vec` as several messages written
     /// together.
     ///
@@ -217,7 +228,8 @@ impl Socket {
     /// As [`send`](Socket::send), plus [`SendError::Json`] when `data`
     /// cannot be serialised, and [`SendError::Unsupported`] for a 0.6
     /// client, which has no events (but a `message` event of one argument
-    /// reaches it as a message).
+    /// reaches it as a message), and for binary arguments to a protocol-1
+    /// client, whose protocol has no binary.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), SendError> {
         let body = event_body(event, data)?;
         self.deliver_body(&body, None)
@@ -321,12 +333,17 @@ impl Socket {
     }
 
     /// Disconnects the socket from its namespace: the client is told
-    /// (`io server disconnect`) and does not reconnect; `on_close` follows
-    /// with [`DisconnectReason::ServerNamespaceDisconnect`]. A 0.6 client's
-    /// whole session ends.
+    /// (`io server disconnect`; protocol 1: `0::/ep`) and does not
+    /// reconnect; `on_close` follows with
+    /// [`DisconnectReason::ServerNamespaceDisconnect`]. A 0.6 client's
+    /// whole session ends, and so does a protocol-1 client's when this is
+    /// its endpoint `/` (it is told `0::`).
     pub fn disconnect(&self) {
         match &self.inner.wire {
             Wire::Engine { commands, .. } => {
+                let _ = commands.send(Command::Disconnect(Arc::clone(&self.inner.ns.name)));
+            }
+            Wire::Proto1 { commands, .. } => {
                 let _ = commands.send(Command::Disconnect(Arc::clone(&self.inner.ns.name)));
             }
             Wire::Legacy(session) => session.close(DisconnectReason::ServerNamespaceDisconnect),
@@ -338,7 +355,7 @@ impl Socket {
     /// [`disconnect`](Self::disconnect).
     pub fn close(&self) {
         match &self.inner.wire {
-            Wire::Engine { commands, .. } => {
+            Wire::Engine { commands, .. } | Wire::Proto1 { commands, .. } => {
                 let _ = commands.send(Command::CloseAll(Arc::clone(&self.inner.ns.name)));
             }
             Wire::Legacy(session) => session.close(DisconnectReason::ServerNamespaceDisconnect),
@@ -350,6 +367,7 @@ impl Socket {
         self.inner.state.load(Ordering::Acquire) == CLOSED
             || match &self.inner.wire {
                 Wire::Engine { conn, .. } => conn.is_closing(),
+                Wire::Proto1 { session, .. } => session.is_closing(),
                 Wire::Legacy(session) => session.is_closing(),
             }
     }
@@ -369,7 +387,7 @@ impl Socket {
     pub(crate) fn legacy_session(&self) -> Option<Arc<LegacySession>> {
         match &self.inner.wire {
             Wire::Legacy(session) => Some(Arc::clone(session)),
-            Wire::Engine { .. } => None,
+            Wire::Engine { .. } | Wire::Proto1 { .. } => None,
         }
     }
 
@@ -385,6 +403,10 @@ impl Socket {
     pub(crate) fn deliver(&self, encoded: &Encoded<'_>) -> Result<(), SendError> {
         match &self.inner.wire {
             Wire::Engine { conn, .. } => self.push_engine(conn, encoded.engine()),
+            Wire::Proto1 { session, .. } => match encoded.proto1() {
+                Some(packet) => self.push_proto1(session, &[encode::text_frame(packet)]),
+                None => Err(SendError::Unsupported),
+            },
             Wire::Legacy(session) => match encoded.legacy() {
                 Some(frames) => legacy_push(session, frames),
                 None => Err(SendError::Unsupported),
@@ -392,21 +414,30 @@ impl Socket {
         }
     }
 
-    /// Queues Engine.IO frames, or holds them back while `on_open` runs.
-    pub(crate) fn push_engine(&self, conn: &Conn, frames: &[Frame]) -> Result<(), SendError> {
+    /// Holds `frames` back while `on_open` runs (`Some(Ok)`), or refuses
+    /// them once the socket closed (`Some(Err)`); `None`: send them now.
+    fn hold_back(&self, frames: &[Frame]) -> Option<Result<(), SendError>> {
         if self.inner.state.load(Ordering::Acquire) == CONNECTING {
             let mut pending = self.pending();
             match self.inner.state.load(Ordering::Acquire) {
                 CONNECTING => {
                     pending.extend_from_slice(frames);
-                    return Ok(());
+                    return Some(Ok(()));
                 }
-                CLOSED => return Err(SendError::Closed),
+                CLOSED => return Some(Err(SendError::Closed)),
                 _ => {}
             }
         }
         if self.inner.state.load(Ordering::Acquire) == CLOSED {
-            return Err(SendError::Closed);
+            return Some(Err(SendError::Closed));
+        }
+        None
+    }
+
+    /// Queues Engine.IO frames, or holds them back while `on_open` runs.
+    pub(crate) fn push_engine(&self, conn: &Conn, frames: &[Frame]) -> Result<(), SendError> {
+        if let Some(held) = self.hold_back(frames) {
+            return held;
         }
         match conn.push_all(frames.iter().cloned()) {
             Ok(()) => Ok(()),
@@ -417,6 +448,19 @@ impl Socket {
                 Err(SendError::QueueFull)
             }
         }
+    }
+
+    /// Queues protocol-1 packets (text frames), or holds them back while
+    /// `on_open` runs.
+    pub(crate) fn push_proto1(
+        &self,
+        session: &Proto1Session,
+        frames: &[Frame],
+    ) -> Result<(), SendError> {
+        if let Some(held) = self.hold_back(frames) {
+            return held;
+        }
+        proto1_push(session, frames)
     }
 
     fn pending(&self) -> MutexGuard<'_, Vec<Frame>> {
@@ -433,6 +477,7 @@ impl Socket {
         drop(pending);
         match &self.inner.wire {
             Wire::Engine { conn, .. } => self.push_engine(conn, &frames),
+            Wire::Proto1 { session, .. } => self.push_proto1(session, &frames),
             Wire::Legacy(_) => Ok(()),
         }
     }
@@ -477,6 +522,24 @@ pub(crate) fn event_body<T: Serialize + ?Sized>(event: &str, data: &T) -> Result
         name: event.to_owned(),
         args,
     })
+}
+
+/// Queues protocol-1 packets together; a full queue closes the session.
+fn proto1_push(session: &Proto1Session, frames: &[Frame]) -> Result<(), SendError> {
+    let packets = frames.iter().filter_map(|frame| match frame {
+        crate::protocol::engine::Outgoing::Text(text) => Some(text.clone()),
+        // Never made: protocol 1 has no binary.
+        crate::protocol::engine::Outgoing::Binary(_) => None,
+    });
+    match session.outbox.push_all(packets) {
+        Ok(()) => Ok(()),
+        Err(Proto1PushError::Closed) => Err(SendError::Closed),
+        Err(Proto1PushError::Full) => {
+            tracing::warn!(session = %session.id, "client is not reading; closing its session");
+            session.close(DisconnectReason::SlowClient);
+            Err(SendError::QueueFull)
+        }
+    }
 }
 
 /// Queues 0.6 frames; a full queue closes the session.

@@ -344,46 +344,66 @@ pub(crate) fn encode_packet(packet: &Packet, out: &mut String) {
             }
         }
         Packet::Heartbeat => out.push_str("2::"),
-        Packet::Message { id, endpoint, data } => {
-            push_head(out, Kind::Message, *id, endpoint);
-            // As both 0.9.17 parsers do: empty text, no data field.
-            if !data.is_empty() {
-                out.push(':');
-                out.push_str(data);
-            }
-        }
-        Packet::Json { id, endpoint, data } => {
-            push_head(out, Kind::Json, *id, endpoint);
-            // Writing into a String cannot fail.
-            let _ = write!(out, ":{data}");
-        }
+        Packet::Message { id, endpoint, data } => encode_message(out, *id, endpoint, data),
+        Packet::Json { id, endpoint, data } => encode_json(out, *id, endpoint, data),
         Packet::Event {
             id,
             endpoint,
             name,
             args,
-        } => {
-            push_head(out, Kind::Event, *id, endpoint);
-            push_event(out, name, args);
-        }
+        } => encode_event(out, *id, endpoint, name, args),
         Packet::Ack {
             endpoint,
             ack_id,
             args,
-        } => {
-            push_head(out, Kind::Ack, None, endpoint);
-            let _ = write!(out, ":{ack_id}");
-            if let Some(args) = args {
-                out.push('+');
-                push_array(out, args);
-            }
-        }
+        } => encode_ack(out, endpoint, *ack_id, args.as_deref()),
         Packet::Error {
             endpoint,
             reason,
             advice,
         } => push_error(out, endpoint, reason.as_ref(), advice.as_ref()),
         Packet::Noop => out.push_str("8::"),
+    }
+}
+
+/// Appends a message packet, `3:[id]:[endpoint][:text]`, from borrowed
+/// parts (what [`encode_packet`] writes for [`Packet::Message`]).
+pub(crate) fn encode_message(out: &mut String, id: Option<MessageId>, endpoint: &str, text: &str) {
+    push_head(out, Kind::Message, id, endpoint);
+    // As both 0.9.17 parsers do: empty text, no data field.
+    if !text.is_empty() {
+        out.push(':');
+        out.push_str(text);
+    }
+}
+
+/// Appends a JSON packet, `4:[id]:[endpoint]:json`, from borrowed parts.
+pub(crate) fn encode_json(out: &mut String, id: Option<MessageId>, endpoint: &str, data: &Value) {
+    push_head(out, Kind::Json, id, endpoint);
+    // Writing into a String cannot fail.
+    let _ = write!(out, ":{data}");
+}
+
+/// Appends an event packet, `5:[id]:[endpoint]:{"name":...,"args":[...]}`,
+/// from borrowed parts: a broadcast encodes its arguments once, uncopied.
+pub(crate) fn encode_event(
+    out: &mut String,
+    id: Option<MessageId>,
+    endpoint: &str,
+    name: &str,
+    args: &[Value],
+) {
+    push_head(out, Kind::Event, id, endpoint);
+    push_event(out, name, args);
+}
+
+/// Appends an ack packet, `6::[endpoint]:id[+[args]]`, from borrowed parts.
+pub(crate) fn encode_ack(out: &mut String, endpoint: &str, ack_id: u64, args: Option<&[Value]>) {
+    push_head(out, Kind::Ack, None, endpoint);
+    let _ = write!(out, ":{ack_id}");
+    if let Some(args) = args {
+        out.push('+');
+        push_array(out, args);
     }
 }
 

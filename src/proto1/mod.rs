@@ -1,0 +1,122 @@
+//! socket.io 0.7–0.9 ("protocol 1"): the handshake, five transports, and
+//! sessions whose endpoints are namespaces, served by the same
+//! [`Connection`](crate::Connection) types as every other generation.
+//!
+//! A session starts with the handshake (`GET /{resource}/1/`), which
+//! answers its id and clocks; the first transport that carries it opens
+//! the endpoint `""` (namespace `/`), and the client joins others with
+//! `1::/ep`. One actor task per session owns the connection value of each
+//! endpoint (`session::actor`); the transports only move packets.
+
+pub(crate) mod route;
+pub(crate) mod session;
+mod transport;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use http::request::Parts;
+use tracing::Instrument;
+
+pub(crate) use route::{Paths, Route};
+pub(crate) use session::{PushError, Session};
+pub(crate) use transport::serve;
+
+use crate::Transport;
+use crate::connection::Handshake;
+use crate::context;
+use crate::error::Reject;
+use crate::settings::Settings;
+use crate::socket::Io;
+use session::actor::Actor;
+
+/// The live protocol-1 sessions of one router, by id, for their transports.
+#[derive(Clone, Default)]
+pub(crate) struct Registry {
+    inner: Arc<Mutex<HashMap<Arc<str>, Arc<Session>>>>,
+}
+
+impl Registry {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Arc<Session>>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn insert_below(&self, session: Arc<Session>, max: Option<usize>) -> bool {
+        let mut map = self.map();
+        if max.is_some_and(|max| map.len() >= max) {
+            return false;
+        }
+        map.insert(Arc::clone(&session.id), session);
+        true
+    }
+
+    pub(crate) fn remove(&self, id: &str) {
+        self.map().remove(id);
+    }
+
+    /// The session `id`, live or finishing.
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Session>> {
+        self.map().get(id).cloned()
+    }
+
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        self.map().contains_key(id)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.map().len()
+    }
+}
+
+/// What the protocol-1 transports need of a router.
+pub(crate) struct Core {
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) io: Io,
+    pub(crate) registry: Registry,
+    pub(crate) paths: Paths,
+}
+
+impl Core {
+    /// Opens a session for a handshake request and starts its actor.
+    pub(crate) fn open(&self, request: &Parts) -> Result<Arc<Session>, Reject> {
+        let context = context::of(request);
+        let (session, inbox) =
+            Session::new(self.settings.max_queued_bytes, context.map(|c| &c.shutdown));
+        let session = Arc::new(session);
+        if !self
+            .registry
+            .insert_below(Arc::clone(&session), self.settings.max_sessions)
+        {
+            tracing::warn!(
+                max = self.settings.max_sessions,
+                "session limit reached; refusing a protocol-1 handshake"
+            );
+            return Err(Reject::Overloaded);
+        }
+        // The transport is set when one first carries the session.
+        let handshake = Handshake::new(request, Transport::XhrPolling);
+        let span = tracing::debug_span!("proto1", id = %session.id);
+        let actor = Actor {
+            session: Arc::clone(&session),
+            io: self.io.clone(),
+            settings: Arc::clone(&self.settings),
+            registry: self.registry.clone(),
+            handshake,
+            inbox,
+            shutdown: context.map(|c| c.shutdown.clone()),
+        };
+        context::spawn(context, actor.run().instrument(span));
+        tracing::debug!(id = %session.id, "protocol-1 handshake");
+        Ok(session)
+    }
+
+    /// Whether a path belongs to protocol 1 rather than to the 0.6 grammar
+    /// it also matches (a router whose `extra_re` takes `1`): the handshake
+    /// does, and so do the requests of a live protocol-1 session.
+    pub(crate) fn claims(&self, route: &Route<'_>) -> bool {
+        match route {
+            Route::Handshake => true,
+            Route::Session { sid, .. } => self.registry.contains(sid),
+        }
+    }
+}

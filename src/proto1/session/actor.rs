@@ -1,0 +1,231 @@
+//! The one task per protocol-1 session. It owns the application's
+//! connection values (one per endpoint, in [`Endpoints`]), runs their
+//! callbacks one at a time, in order, and decides the session's life:
+//! heartbeats on the persistent transports, the close timeout of a
+//! session no request carries, and the end, when every endpoint's
+//! `on_close` runs exactly once.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_util::sync::CancellationToken;
+
+use super::endpoints::Endpoints;
+use super::{Inbound, Session};
+use crate::connection::Handshake;
+use crate::engine::{Beat, Flow, Heartbeat, later};
+use crate::proto1::Registry;
+use crate::protocol::engine::Version;
+use crate::settings::Settings;
+use crate::socket::Io;
+use crate::socket::client::Command;
+use crate::{DisconnectReason, Transport};
+
+/// Everything a session's task needs, handed over by the handshake.
+pub(crate) struct Actor {
+    pub(crate) session: Arc<Session>,
+    pub(crate) io: Io,
+    pub(crate) settings: Arc<Settings>,
+    /// Where the session is listed by id, for its transports.
+    pub(crate) registry: Registry,
+    /// The handshake's request; the endpoint `""` opens with it.
+    pub(crate) handshake: Handshake,
+    pub(crate) inbox: mpsc::Receiver<Inbound>,
+    /// The server's shutdown, if it runs under one.
+    pub(crate) shutdown: Option<CancellationToken>,
+}
+
+/// Whether the client is told `0::` when its session ends this way: when
+/// the server or the client meant it. A client whose session ends for any
+/// other reason is not told, so that it reconnects.
+fn farewell(reason: DisconnectReason) -> bool {
+    matches!(
+        reason,
+        DisconnectReason::ServerNamespaceDisconnect
+            | DisconnectReason::ForcedClose
+            | DisconnectReason::ClientNamespaceDisconnect
+    )
+}
+
+impl Actor {
+    /// Runs the session to its end.
+    pub(crate) async fn run(self) {
+        let Actor {
+            session,
+            io,
+            settings,
+            registry,
+            handshake,
+            mut inbox,
+            shutdown,
+        } = self;
+        let (command_sender, mut commands) = mpsc::unbounded_channel();
+        let mut endpoints = Endpoints::new(Arc::clone(&session), io, command_sender, handshake);
+        let reason = Clocks::new(&session, &settings)
+            .drive(&mut endpoints, &mut inbox, &mut commands)
+            .await;
+        session.close(reason);
+        let reason = session.close_reason();
+        tracing::debug!(%reason, "session closed");
+        if farewell(reason) {
+            session.outbox.push_control(Utf8Bytes::from_static("0::"));
+        }
+        endpoints.close_all(reason).await;
+        session.outbox.close();
+        // 0.9.17 loses a `0::` that ends a poll: a polling client takes it
+        // with its next GET, which must still find the session. (A client
+        // that sent `0::` itself is not polling any more.)
+        let polling = !session.transport().is_some_and(Transport::is_persistent);
+        let server_ended = reason != DisconnectReason::ClientNamespaceDisconnect;
+        if polling && server_ended && !session.outbox.is_empty() {
+            let shutdown = async {
+                match &shutdown {
+                    Some(token) => token.cancelled().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = session.outbox.drained() => {}
+                () = tokio::time::sleep(settings.proto1_close_timeout) => {}
+                () = shutdown => {}
+            }
+        }
+        registry.remove(&session.id);
+    }
+}
+
+/// The clocks of one session: its heartbeat (on persistent transports)
+/// and its close timeout.
+struct Clocks<'a> {
+    session: &'a Session,
+    settings: &'a Settings,
+    heartbeat: Option<Heartbeat>,
+}
+
+impl<'a> Clocks<'a> {
+    fn new(session: &'a Session, settings: &'a Settings) -> Self {
+        Clocks {
+            session,
+            settings,
+            heartbeat: None,
+        }
+    }
+
+    /// Feeds packets and commands to the endpoints until something ends
+    /// the session.
+    async fn drive(
+        &mut self,
+        endpoints: &mut Endpoints,
+        inbox: &mut mpsc::Receiver<Inbound>,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> DisconnectReason {
+        let session = self.session;
+        let close_timeout = self.settings.proto1_close_timeout;
+        // Built once and reset, not rebuilt each turn: this loop runs per
+        // packet.
+        let far = later(Instant::now(), close_timeout);
+        let idle = sleep_until(far);
+        let beat = sleep_until(far);
+        tokio::pin!(idle, beat);
+        loop {
+            self.arm_heartbeat(endpoints);
+            let idle_at = session.idle_deadline(close_timeout);
+            if let Some(at) = idle_at {
+                idle.as_mut().reset(at);
+            }
+            if let Some(heartbeat) = &self.heartbeat {
+                beat.as_mut().reset(heartbeat.next_deadline());
+            }
+            let beating = self.heartbeat.is_some();
+            let flow = tokio::select! {
+                biased;
+                () = session.closing() => return session.close_reason(),
+                inbound = inbox.recv() => match inbound {
+                    Some(inbound) => self.inbound(endpoints, inbound).await,
+                    None => Flow::Close(DisconnectReason::TransportClose),
+                },
+                Some(command) = commands.recv() => endpoints.command(command).await,
+                () = session.carrier_changed() => Flow::Continue,
+                () = &mut idle, if idle_at.is_some() => self.idle(),
+                () = &mut beat, if beating => self.beat(),
+            };
+            if let Flow::Close(reason) = flow {
+                return reason;
+            }
+        }
+    }
+
+    async fn inbound(&mut self, endpoints: &mut Endpoints, inbound: Inbound) -> Flow {
+        match inbound {
+            Inbound::Opened(transport) => {
+                tracing::debug!(%transport, "session connected");
+                endpoints.open_root(transport).await
+            }
+            Inbound::Packets(packets) => {
+                for packet in packets {
+                    tracing::trace!(?packet, "packet");
+                    if let Flow::Close(reason) =
+                        endpoints.on_packet(packet, &mut self.heartbeat).await
+                    {
+                        return Flow::Close(reason);
+                    }
+                }
+                Flow::Continue
+            }
+        }
+    }
+
+    /// Heartbeats start once the session is open on a persistent transport
+    /// (a polling client shows life by polling); one such transport's end
+    /// is the session's, so they never stop before it.
+    fn arm_heartbeat(&mut self, endpoints: &Endpoints) {
+        if self.heartbeat.is_none()
+            && endpoints.root_open()
+            && self.session.carrier().is_some_and(Transport::is_persistent)
+        {
+            self.heartbeat = Some(Heartbeat::new(
+                Version::V4,
+                self.settings.proto1_heartbeat_interval,
+                self.settings.proto1_heartbeat_timeout,
+                Instant::now(),
+            ));
+        }
+    }
+
+    /// The close timeout passed, unless a request carries the session now.
+    fn idle(&self) -> Flow {
+        let close_timeout = self.settings.proto1_close_timeout;
+        match self.session.idle_deadline(close_timeout) {
+            Some(at) if at <= Instant::now() => {
+                tracing::debug!("no transport within the close timeout");
+                Flow::Close(DisconnectReason::PingTimeout)
+            }
+            _ => Flow::Continue,
+        }
+    }
+
+    /// The heartbeat's deadline passed: beat, or give the client up.
+    fn beat(&mut self) -> Flow {
+        let Some(heartbeat) = &mut self.heartbeat else {
+            return Flow::Continue;
+        };
+        match heartbeat.on_deadline(Instant::now()) {
+            Beat::TimedOut => {
+                tracing::debug!("no heartbeat answer in time");
+                Flow::Close(DisconnectReason::PingTimeout)
+            }
+            Beat::SendPing => {
+                tracing::trace!("heartbeat");
+                // Past the queue's limit if need be: a lost beat would
+                // leave the client to time out.
+                self.session
+                    .outbox
+                    .push_control(Utf8Bytes::from_static("2::"));
+                Flow::Continue
+            }
+            Beat::Wait => Flow::Continue,
+        }
+    }
+}
