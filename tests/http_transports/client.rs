@@ -209,13 +209,19 @@ impl Conn {
     }
 
     /// Whether the server closes the connection (end of stream, or a reset)
-    /// within the test's patience, rather than keeping it open.
+    /// within the test's patience, rather than keeping it open; whatever it
+    /// still sends before is read and dropped.
     pub async fn closed_by_server(&mut self) -> bool {
-        let mut byte = [0u8; 1];
-        matches!(
-            tokio::time::timeout(PATIENCE, self.reader.read(&mut byte)).await,
-            Ok(Ok(0) | Err(_))
-        )
+        let mut scratch = [0u8; 4096];
+        let until_closed = async {
+            loop {
+                match self.reader.read(&mut scratch).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        };
+        tokio::time::timeout(PATIENCE, until_closed).await.is_ok()
     }
 
     /// Reads a whole response.
