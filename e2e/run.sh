@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the real-client suites: the browser suite (tests/: the examples in
 # Debian's Chromium, /usr/bin/chromium or $CHROMIUM, through the socket.io
-# 0.6 client and socket.io-client 4) and the client suite (clients/: the
-# Engine.IO and Socket.IO clients from npm and python-socketio from PyPI
-# against the conformance example). Builds the examples, installs the npm
+# 0.6 client, socket.io-client 0.9 and socket.io-client 4) and the client
+# suite (clients/: the Engine.IO and Socket.IO clients from npm and
+# python-socketio from PyPI against the conformance example). Builds the examples, installs the npm
 # packages from package-lock.json and the Python ones into e2e/.venv from
 # clients/requirements.txt when they are missing or out of date. Anything
 # missing fails the run; nothing is skipped.
@@ -40,6 +40,7 @@ fi
 cd "$here"
 if [ ! -f node_modules/socket.io/support/socket.io-client/socket.io.js ] \
   || [ ! -f node_modules/socket.io-client/dist/socket.io.min.js ] \
+  || [ ! -f node_modules/socket.io-client-v09/dist/socket.io.js ] \
   || [ ! -d node_modules/playwright-core ] \
   || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund

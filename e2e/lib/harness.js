@@ -1,8 +1,9 @@
 // Shared machinery of the browser suite: the example servers, Chromium, a
 // second origin, the htmlfile shim, and what a person does on the pages.
 // Nothing here is mocked: the example binaries serve real sockets on
-// loopback, the pages run the unmodified clients from npm (socket.io 0.6's
-// and socket.io-client 4's), and the browser is Chromium.
+// loopback, the pages run the unmodified clients from npm (socket.io 0.6's,
+// socket.io-client 0.9's and socket.io-client 4's), and the browser is
+// Chromium.
 'use strict';
 
 const { spawn } = require('node:child_process');
@@ -16,25 +17,31 @@ const REPO = path.resolve(__dirname, '..', '..');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const CLIENT_JS = path.join(
   __dirname, '..', 'node_modules', 'socket.io', 'support', 'socket.io-client', 'socket.io.js');
+/** socket.io-client 0.9.17's browser build, as the examples serve it. */
+const CLIENT_V09_JS = path.join(__dirname, '..', 'node_modules', 'socket.io-client-v09', 'dist', 'socket.io.js');
 const ARTIFACTS = path.join(REPO, 'target', 'e2e');
 
 /** The transports the 0.6 client can use in a current Chromium without help. */
 const BROWSER_TRANSPORTS = ['websocket', 'xhr-polling', 'jsonp-polling'];
 
+/** The same for socket.io-client 0.9 (htmlfile needs `htmlfileShim`). */
+const V09_TRANSPORTS = ['websocket', 'xhr-polling', 'jsonp-polling'];
+
 /**
  * Starts `target/debug/examples/NAME` on a free loopback port (or on `port`,
- * to restart a server where its pages expect it) and resolves once
- * it printed `Listening on http://ADDR:PORT/`. Fails loudly when the binary is
- * missing: build it with `cargo build --examples` first.
+ * to restart a server where its pages expect it), with the example's own
+ * `args` if any, and resolves once it printed `Listening on
+ * http://ADDR:PORT/`. Fails loudly when the binary is missing: build it with
+ * `cargo build --examples` first.
  */
-async function startExample(name, { port = 0 } = {}) {
+async function startExample(name, { port = 0, args = [] } = {}) {
   const binary = path.join(REPO, 'target', 'debug', 'examples', name);
   if (!fs.existsSync(binary)) {
     throw new Error(`${binary} is missing: run \`cargo build --examples\` first (e2e/run.sh does)`);
   }
   const child = spawn(
     binary,
-    ['--port', String(port), '--flash-policy-port', '0', '--address', '127.0.0.1'],
+    ['--port', String(port), '--flash-policy-port', '0', '--address', '127.0.0.1', ...args],
     { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' } },
   );
   const stderr = [];
@@ -125,14 +132,21 @@ async function openPage(browser, { initScript } = {}) {
 
 /**
  * A second origin: a plain HTTP server on another loopback port serving one
- * page. (Not Playwright's route.fulfill: Chromium treats such a page as public
+ * page, and `scripts` (a map from path to a JavaScript file on disk) if any.
+ * (Not Playwright's route.fulfill: Chromium treats such a page as public
  * and its Local Network Access checks then block the WebSocket to 127.0.0.1.)
  */
-async function startOtherOrigin(html) {
+async function startOtherOrigin(html, { scripts = {} } = {}) {
+  for (const file of Object.values(scripts)) {
+    if (!fs.existsSync(file)) throw new Error(`${file} is missing: run \`npm ci\` in e2e/ (e2e/run.sh does)`);
+  }
   const server = http.createServer((request, response) => {
     if (request.url === '/' || request.url.startsWith('/?')) {
       response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
       response.end(html);
+    } else if (Object.hasOwn(scripts, request.url)) {
+      response.writeHead(200, { 'Content-Type': 'application/javascript; charset=utf-8' });
+      response.end(fs.readFileSync(scripts[request.url]));
     } else {
       response.writeHead(404, { 'Content-Type': 'text/plain' });
       response.end('not found');
@@ -189,6 +203,26 @@ async function connectTransportsPage(page, url, transport, timeout = 30_000) {
   const shown = await page.textContent('#transport');
   if (shown !== transport) throw new Error(`page connected over ${shown}, not ${transport}`);
   await page.locator('#log .entry.in', { hasText: 'Welcome from the server.' }).waitFor({ timeout });
+}
+
+/**
+ * On the transports example's page: picks socket.io-client 0.9, ticks only
+ * `transport`, clicks Connect, and waits until the page says Connected over
+ * it and shows the server's greeting.
+ */
+async function connectV09TransportsPage(page, url, transport, timeout = 30_000) {
+  await page.goto(url + '/');
+  await page.check('#client-v09');
+  for (const box of await page.locator('#v09-choices input[type=checkbox]').all()) {
+    await box.setChecked((await box.getAttribute('value')) === transport);
+  }
+  await page.click('#connect');
+  await page.locator('#state', { hasText: /^Connected$/ }).waitFor({ timeout });
+  const shown = await page.textContent('#transport');
+  if (shown !== transport) throw new Error(`page connected over ${shown}, not ${transport}`);
+  await page.locator('#log .entry.in', { hasText: 'Welcome from the server.' }).waitFor({ timeout });
+  const used = await page.evaluate(() => window.socket.socket.transport.name);
+  if (used !== transport) throw new Error(`the client is on ${used}, not ${transport}`);
 }
 
 /**
@@ -316,12 +350,14 @@ function screenshotPath(name) {
 module.exports = {
   BROWSER_TRANSPORTS,
   CLIENT_JS,
+  CLIENT_V09_JS,
   CURRENT_MODES,
   CURRENT_PAYLOADS,
   PAYLOADS,
   burst,
   connectCurrentTransportsPage,
   connectTransportsPage,
+  connectV09TransportsPage,
   decodeFrames,
   formData,
   htmlfileShim,
@@ -332,4 +368,5 @@ module.exports = {
   startOtherOrigin,
   typeAndSeeEcho,
   typeJsonAndSeeEcho,
+  V09_TRANSPORTS,
 };

@@ -6,11 +6,13 @@
 //! read `A user has left.`.
 //!
 //! One room for every client generation: the page at `/` runs the socket.io
-//! 0.6 client, the same page at `/current` runs socket.io-client 4, and both
-//! are sockets of the same router, so they chat with each other.
+//! 0.6 client, the same page at `/v09` runs socket.io-client 0.9 and at
+//! `/current` socket.io-client 4, and all are sockets of the same router, so
+//! they chat with each other.
 //!
 //! ```text
-//! cargo run --example chatroom            # then open http://127.0.0.1:8001/
+//! cargo run --example chatroom            # then open http://127.0.0.1:8001/,
+//!                                         # http://127.0.0.1:8001/v09
 //!                                         # and http://127.0.0.1:8001/current
 //! ```
 
@@ -63,9 +65,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ]);
     let chat = Router::new(|| Participant).settings(settings);
 
-    // One page, two paths: it picks its client from the path it was loaded at.
+    // One page, three paths: it picks its client from the path it was loaded at.
     let page = include_str!("index.html");
     let app = common::pages(page)
+        .route("/v09", get(move || async move { Html(page) }))
         .route("/current", get(move || async move { Html(page) }))
         .merge(chat);
     common::serve(app, &options).await

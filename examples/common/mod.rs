@@ -1,6 +1,6 @@
 //! What the examples share: command line, logging, the page, the browser
-//! client routes (socket.io 0.6 and socket.io-client 4), and starting the
-//! server.
+//! client routes (socket.io 0.6, socket.io-client 0.9 and socket.io-client
+//! 4), and starting the server.
 //!
 //! Included by each example with `#[path = "../common/mod.rs"] mod common;`.
 //! Each example uses part of it.
@@ -34,6 +34,16 @@ const CLIENT_0_6: BrowserClient = BrowserClient {
     route: "/socket.io.js",
     local: "e2e/node_modules/socket.io/support/socket.io-client/socket.io.js",
     cdn: "https://cdn.jsdelivr.net/npm/socket.io@0.6.18/support/socket.io-client/socket.io.js",
+};
+
+/// The socket.io 0.7–0.9 client ("protocol 1"), `io.connect`, from the npm
+/// package `socket.io-client@0.9.17` (installed as `socket.io-client-v09`).
+/// It defines a global `io` too, so a page that loads it beside the others
+/// keeps it under another name.
+const CLIENT_0_9: BrowserClient = BrowserClient {
+    route: "/socket.io-v09.js",
+    local: "e2e/node_modules/socket.io-client-v09/dist/socket.io.js",
+    cdn: "https://cdn.jsdelivr.net/npm/socket.io-client@0.9.17/dist/socket.io.js",
 };
 
 /// The current client, `io()`, from the npm package `socket.io-client@4.8.4`:
@@ -177,13 +187,15 @@ pub fn init_logging() {
 }
 
 /// The routes every example serves besides Socket.IO: its page at `/`, the
-/// shared stylesheet at `/style.css`, and both browser clients:
-/// `/socket.io.js` (0.6) and `/socket.io-client.js` (socket.io-client 4).
+/// shared stylesheet at `/style.css`, and the browser clients:
+/// `/socket.io.js` (0.6), `/socket.io-v09.js` (socket.io-client 0.9) and
+/// `/socket.io-client.js` (socket.io-client 4).
 pub fn pages(html: &'static str) -> axum::Router {
     axum::Router::new()
         .route("/", get(move || async move { Html(html) }))
         .route("/style.css", get(stylesheet))
         .route(CLIENT_0_6.route, get(|| client_js(&CLIENT_0_6)))
+        .route(CLIENT_0_9.route, get(|| client_js(&CLIENT_0_9)))
         .route(CLIENT_CURRENT.route, get(|| client_js(&CLIENT_CURRENT)))
 }
 

@@ -3,9 +3,10 @@
 //! The server side of TornadIO's `examples/transports`: every new connection
 //! gets `Welcome from the server.`, then every message comes back unchanged
 //! (text as text, JSON as JSON). The page picks the client: the socket.io
-//! 0.6 client with a checkbox per transport, or socket.io-client 4 on
-//! websocket, polling, or polling upgraded to websocket; both reach the same
-//! `Echo`, its messages arriving as `message` events on the current client.
+//! 0.6 client or socket.io-client 0.9, each with a checkbox per transport,
+//! or socket.io-client 4 on websocket, polling, or polling upgraded to
+//! websocket; all reach the same `Echo`, its messages arriving as `message`
+//! events on the 0.9 and current clients.
 //!
 //! ```text
 //! cargo run --example transports          # then open http://127.0.0.1:8001/
