@@ -88,12 +88,13 @@ async fn run_bench(bench: &Bench) -> io::Result<()> {
     let mut all_rows = Vec::new();
     for &protocol in &bench.protocols {
         for &scenario in &bench.scenarios {
+            let name = format!("{} {}", protocol.as_str(), scenario.name());
             let mut lineup = bench.lineup(scenario, protocol);
             lineup.retain(|kind| !unready.contains(kind));
             if lineup.is_empty() {
+                eprintln!("{name}: no server to run (tornadio-v5 is not available yet)");
                 continue;
             }
-            let name = format!("{} {}", protocol.as_str(), scenario.name());
             match run_scenario(scenario, &lineup, bench).await {
                 Ok((rows, failed)) => {
                     all_rows.extend(rows);
@@ -225,7 +226,10 @@ async fn measure(
                 continue;
             }
             match scenario.run_once(kind, params, run).await {
-                Ok(measurement) => measured[i].push(measurement),
+                Ok(measurement) => {
+                    eprintln!("  {}", report::run_line(scenario, kind, run, &measurement));
+                    measured[i].push(measurement);
+                }
                 Err(e) => {
                     eprintln!("FAILED {}: {e}", kind.as_str());
                     failed[i] = true;

@@ -110,6 +110,28 @@ fn figure(scenario: Scenario, v: f64) -> String {
     }
 }
 
+/// One run's figures, as printed when it ends:
+/// `run 2 v5 ws-echo node: 8827.0 msg/s  p50 22.67 ms  p99 48.22 ms  cpu 72.47 µs/msg`.
+pub fn run_line(scenario: Scenario, server: ServerKind, run: usize, m: &Measurement) -> String {
+    let mut line = format!(
+        "run {run} {} {} {}: {:.1} {}",
+        server.protocol().as_str(),
+        scenario.name(),
+        server.as_str(),
+        m.value,
+        scenario.unit()
+    );
+    for (label, value) in [("p50", m.p50_ms), ("p95", m.p95_ms), ("p99", m.p99_ms)] {
+        if let Some(value) = value {
+            let _ = write!(line, "  {label} {value:.2} ms");
+        }
+    }
+    if let Some(cpu) = m.cpu_us_per_msg {
+        let _ = write!(line, "  cpu {cpu:.2} µs/msg");
+    }
+    line
+}
+
 /// `RESULT protocol=v5 scenario=ws-echo clients=200 server=node value=X
 /// unit=msg/s p50_ms=.. p99_ms=.. cpu_us_per_msg=..`: one per server and
 /// client count (figures it has none of are left out).
