@@ -14,8 +14,15 @@ pub const SERVER_CPU: usize = 0;
 pub const LOADGEN_CPU: usize = 1;
 
 /// Whether this machine has the two cores that pinning needs.
+///
+/// Counts the cores online, not `available_parallelism`: that one follows
+/// this process's own affinity, so once the load generator has pinned
+/// itself to one core it would say 1, and the servers it starts would
+/// inherit its core instead of getting theirs.
 pub fn can_pin() -> bool {
-    std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+    // SAFETY: sysconf only reads a value of the system.
+    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    online >= 2
 }
 
 /// Pins the calling thread (and every thread it starts later) to `cpu`.
