@@ -92,7 +92,10 @@ async fn run_bench(bench: &Bench) -> io::Result<()> {
             let mut lineup = bench.lineup(scenario, protocol);
             lineup.retain(|kind| !unready.contains(kind));
             if lineup.is_empty() {
-                eprintln!("{name}: no server to run (tornadio-v5 is not available yet)");
+                eprintln!(
+                    "{name}: no server to run (--servers, a failed preparation, \
+                     or tornadio-v5, which is not available yet)"
+                );
                 continue;
             }
             match run_scenario(scenario, &lineup, bench).await {
