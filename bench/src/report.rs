@@ -111,7 +111,7 @@ fn figure(scenario: Scenario, v: f64) -> String {
 }
 
 /// One run's figures, as printed when it ends:
-/// `run 2 v5 ws-echo node: 8827.0 msg/s  p50 22.67 ms  p99 48.22 ms  cpu 72.47 µs/msg`.
+/// `run 2 v5 ws-echo node: 8827.0 msg/s  p50 22.67 ms  p99 48.22 ms  cpu 72.47 µs/msg  (note)`.
 pub fn run_line(scenario: Scenario, server: ServerKind, run: usize, m: &Measurement) -> String {
     let mut line = format!(
         "run {run} {} {} {}: {:.1} {}",
@@ -129,6 +129,9 @@ pub fn run_line(scenario: Scenario, server: ServerKind, run: usize, m: &Measurem
     if let Some(cpu) = m.cpu_us_per_msg {
         let _ = write!(line, "  cpu {cpu:.2} µs/msg");
     }
+    // The note says how busy the machine was, which decides whether a run
+    // counts.
+    let _ = write!(line, "  ({})", m.note);
     line
 }
 
