@@ -38,8 +38,8 @@ pub struct PollingClient {
 }
 
 impl PollingClient {
-    /// Opens a session at [`PATH`] on `addr`, sends CONNECT and polls until
-    /// its reply arrived.
+    /// Opens a session at `/socket.io/?EIO=4&transport=polling` on `addr`,
+    /// sends CONNECT and polls until its reply arrived.
     pub async fn connect(addr: SocketAddr) -> io::Result<PollingClient> {
         let mut client = PollingClient {
             addr,

@@ -33,7 +33,8 @@ pub struct WsClient {
 }
 
 impl WsClient {
-    /// Opens [`PATH`] on `addr`, sends CONNECT and waits for its reply.
+    /// Opens `/socket.io/?EIO=4&transport=websocket` on `addr`, sends CONNECT
+    /// and waits for its reply.
     pub async fn connect(addr: SocketAddr) -> io::Result<WsClient> {
         WsClient::connect_path(addr, PATH).await
     }
