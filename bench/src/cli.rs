@@ -4,25 +4,37 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::scenario::{Params, Scenario};
-use crate::server::{Mode, ServerKind};
+use crate::server::{Mode, Protocol, ServerKind};
 
 pub const USAGE: &str = "\
 usage: tornadio-bench SCENARIO [options]
        tornadio-bench all [options]          every scenario in turn
 
-scenarios:
+scenarios (each in Socket.IO 0.6 and in v5, see --protocol):
   ws-echo       N WebSocket clients, closed-loop echo (msg/s, latency)     default N=200
-  polling-echo  N xhr-polling clients, POST then GET the echo (rt/s)       default N=100
+  polling-echo  N long-polling clients, POST then GET the echo (rt/s)      default N=100
   idle-memory   hold N WebSocket sessions, server RSS growth per session   default N=10000
   broadcast     one message fanned out to N WebSocket clients (p95 ms)     default N=10000
 
+servers, a fresh process per run, alternating within each run:
+  0.6  tornadio, ws-baseline / poll-baseline (bare tungstenite / hyper)
+  v5   ws-baseline-v5 / poll-baseline-v5 (bare, just enough Engine.IO v4),
+       socketioxide (bench/socketioxide, built on first use), node (node
+       socket.io 4.8, bench/node, npm ci on first use); tornadio-v5 once
+       tornadio speaks v5 (bench/src/server/tornadio_v5.rs)
+
 options:
+  --protocol P     0.6, v5 (or current), or all (default)
+  --servers LIST   only these servers, by name or role (tornadio, baseline,
+                   socketioxide, node), e.g. --servers baseline,node
   --clients N      number of clients
   --seconds S      measuring time (idle-memory: holding time)
   --size BYTES     message size, default 64
   --runs R         runs per server; the figures are medians, default 1
   --sweep LIST     client counts, e.g. 10,50,100,200: writes CSV and SVG
   --out DIR        where --sweep writes, default target/bench
+  --compare        at the end, one table of every scenario with tornadio's
+                   ratio against each peer that ran
   --max-wait S     before each run, wait up to S seconds (default 120) for
                    other processes to leave the cores; 0 = never wait
   --smoke          a few seconds, small N, no waiting: proves each scenario works
@@ -30,7 +42,8 @@ options:
        tornadio-bench plot FILE.csv          redraw a sweep's SVG (FILE.svg) from its CSV
 
 internal:
-  tornadio-bench serve tornadio|ws-baseline|poll-baseline echo|broadcast [--cpu N]";
+  tornadio-bench serve SERVER echo|broadcast [--cpu N]
+      SERVER: tornadio|ws-baseline|poll-baseline|ws-baseline-v5|poll-baseline-v5";
 
 /// What the command line asks for.
 #[derive(Debug)]
@@ -50,6 +63,10 @@ pub enum Command {
 #[derive(Debug, Default)]
 pub struct Bench {
     pub scenarios: Vec<Scenario>,
+    pub protocols: Vec<Protocol>,
+    /// Names or roles of the only servers to run (`--servers`).
+    pub servers: Option<Vec<String>>,
+    pub compare: bool,
     pub clients: Option<usize>,
     pub seconds: Option<f64>,
     pub size: Option<usize>,
@@ -61,6 +78,18 @@ pub struct Bench {
 }
 
 impl Bench {
+    /// The servers `scenario` runs against in `protocol`, after `--servers`.
+    pub fn lineup(&self, scenario: Scenario, protocol: Protocol) -> Vec<ServerKind> {
+        let mut lineup = scenario.lineup(protocol);
+        if let Some(only) = &self.servers {
+            lineup.retain(|kind| {
+                only.iter()
+                    .any(|name| name == kind.as_str() || name == kind.role())
+            });
+        }
+        lineup
+    }
+
     /// The client counts to run `scenario` at.
     pub fn client_counts(&self, scenario: Scenario) -> Vec<usize> {
         if let Some(sweep) = &self.sweep {
@@ -139,6 +168,7 @@ fn parse_bench(first: &str, mut args: impl Iterator<Item = String>) -> Result<Be
     };
     let mut bench = Bench {
         scenarios,
+        protocols: Protocol::ALL.to_vec(),
         runs: 1,
         ..Bench::default()
     };
@@ -164,6 +194,31 @@ fn parse_bench(first: &str, mut args: impl Iterator<Item = String>) -> Result<Be
             }
             "--out" => bench.out = Some(args.next().ok_or("--out needs a directory")?.into()),
             "--smoke" => bench.smoke = true,
+            "--compare" => bench.compare = true,
+            "--protocol" => {
+                let name = args.next().ok_or("--protocol needs 0.6, v5 or all")?;
+                bench.protocols = match name.as_str() {
+                    "all" => Protocol::ALL.to_vec(),
+                    other => {
+                        vec![Protocol::parse(other).ok_or(format!("unknown protocol {other:?}"))?]
+                    }
+                };
+            }
+            "--servers" => {
+                let list = args
+                    .next()
+                    .ok_or("--servers needs a list like baseline,node")?;
+                let names: Vec<String> = list.split(',').map(|n| n.trim().to_owned()).collect();
+                for name in &names {
+                    let known = ServerKind::ALL
+                        .iter()
+                        .any(|kind| kind.as_str() == name || kind.role() == name);
+                    if !known {
+                        return Err(format!("unknown server {name:?}"));
+                    }
+                }
+                bench.servers = Some(names);
+            }
             "--max-wait" => {
                 let seconds: f64 = number(args.next(), "--max-wait")?;
                 if !(0.0..=3600.0).contains(&seconds) {
@@ -210,6 +265,30 @@ mod tests {
         let p = b.params(Scenario::WsEcho, 50);
         assert_eq!((p.clients, p.seconds, p.size), (50, 3.0, 128));
         assert_eq!(b.runs, 3);
+        assert_eq!(b.protocols, Protocol::ALL);
+        assert!(!b.compare);
+    }
+
+    #[test]
+    fn protocols_and_servers_narrow_the_lineup() {
+        let b = bench("ws-echo --protocol v5 --servers baseline,node --compare").unwrap();
+        assert_eq!(b.protocols, [Protocol::V5]);
+        assert!(b.compare);
+        assert_eq!(
+            b.lineup(Scenario::WsEcho, Protocol::V5),
+            [ServerKind::WsBaselineV5, ServerKind::Node]
+        );
+        assert_eq!(
+            b.lineup(Scenario::PollingEcho, Protocol::Legacy),
+            [ServerKind::PollBaseline]
+        );
+        let b = bench("all --protocol current").unwrap();
+        assert_eq!(b.protocols, [Protocol::V5]);
+        let full = b.lineup(Scenario::Broadcast, Protocol::V5);
+        assert_eq!(full[0], ServerKind::WsBaselineV5);
+        assert!(full.contains(&ServerKind::Socketioxide) && full.contains(&ServerKind::Node));
+        assert!(bench("ws-echo --protocol 0.7").is_err());
+        assert!(bench("ws-echo --servers nginx").is_err());
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! A Socket.IO 0.6 client in Rust and the framing it speaks, used by the
+//! Socket.IO clients in Rust and the framing they speak, used by the
 //! `tornadio-bench` load generator and reusable by tests.
+//!
+//! Socket.IO 0.6:
 //!
 //! * [`codec`]: `~m~LEN~m~DATA` framing, LEN in UTF-16 code units.
 //! * [`client::WsClient`]: the `websocket` transport.
@@ -21,9 +23,28 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! The current protocol, Engine.IO v4 / Socket.IO v5 ([`v5`]): a
+//! [`v5::WsClient`] and a [`v5::PollingClient`] that connect to the
+//! namespace `/`, answer pings, and send and receive Engine.IO packets such
+//! as `42["message","hello"]`.
+//!
+//! ```no_run
+//! # async fn demo(addr: std::net::SocketAddr) -> std::io::Result<()> {
+//! use tornadio_bench::v5::{WsClient, codec};
+//!
+//! let mut client = WsClient::connect(addr).await?;
+//! client.send(&codec::event("message", "hello")).await?;
+//! let packet = client.recv().await?;
+//! let (event, text) = codec::parse_event(&packet).expect("an event");
+//! assert_eq!((event.as_ref(), text.as_ref()), ("message", "hello"));
+//! # Ok(())
+//! # }
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod client;
 pub mod codec;
+pub mod v5;

@@ -1,16 +1,20 @@
 //! `tornadio-bench`: measures tornadio against bare WebSocket and bare HTTP
-//! servers doing the same work, on this machine, in the same run.
+//! servers doing the same work, and against socketioxide and node
+//! socket.io, on this machine, in the same run, with one load generator.
 //!
 //! ```text
-//! cargo run --release -p tornadio-bench -- SCENARIO [--clients N] [--seconds S]
-//!     [--size BYTES] [--runs R] [--sweep 10,50,100,200] [--out DIR] [--smoke]
+//! cargo run --release -p tornadio-bench -- SCENARIO [--protocol 0.6|v5|all]
+//!     [--servers LIST] [--clients N] [--seconds S] [--size BYTES] [--runs R]
+//!     [--sweep 10,50,100,200] [--out DIR] [--compare] [--smoke]
 //! SCENARIO: ws-echo | polling-echo | idle-memory | broadcast | all
 //! ```
 //!
-//! The servers run as child processes of this binary (`serve` subcommand),
-//! pinned to core 0 while the load generator runs on core 1.
+//! The servers run as child processes (this binary's `serve` subcommand, or
+//! their own programs), pinned to core 0 while the load generator runs on
+//! core 1.
 
 mod cli;
+mod compare;
 mod report;
 mod scenario;
 mod server;
@@ -23,7 +27,7 @@ use std::process::ExitCode;
 use cli::{Bench, Command};
 use report::Row;
 use scenario::{Measurement, Params, Scenario};
-use server::ServerKind;
+use server::{Protocol, ServerKind};
 
 fn main() -> ExitCode {
     let command = match cli::parse(std::env::args().skip(1)) {
@@ -80,47 +84,122 @@ fn runtime(single_core: bool) -> io::Result<tokio::runtime::Runtime> {
 
 async fn run_bench(bench: &Bench) -> io::Result<()> {
     let mut failures = Vec::new();
-    for &scenario in &bench.scenarios {
-        if let Err(e) = run_scenario(scenario, bench).await {
-            eprintln!("FAILED {}: {e}", scenario.name());
-            failures.push(scenario.name());
+    let unready = prepare_servers(bench, &mut failures);
+    let mut all_rows = Vec::new();
+    for &protocol in &bench.protocols {
+        for &scenario in &bench.scenarios {
+            let name = format!("{} {}", protocol.as_str(), scenario.name());
+            let mut lineup = bench.lineup(scenario, protocol);
+            lineup.retain(|kind| !unready.contains(kind));
+            if lineup.is_empty() {
+                eprintln!(
+                    "{name}: no server to run (--servers, a failed preparation, \
+                     or tornadio-v5, which is not available yet)"
+                );
+                continue;
+            }
+            match run_scenario(scenario, &lineup, bench).await {
+                Ok((rows, failed)) => {
+                    all_rows.extend(rows);
+                    failures.extend(failed.into_iter().map(|server| format!("{name} {server}")));
+                }
+                Err(e) => {
+                    eprintln!("FAILED {name}: {e}");
+                    failures.push(name);
+                }
+            }
         }
+    }
+    if bench.compare && !all_rows.is_empty() {
+        let mut out = io::stdout().lock();
+        write!(out, "\n{}", compare::table(&all_rows))?;
+        out.flush()?;
     }
     if failures.is_empty() {
         Ok(())
     } else {
-        Err(io::Error::other(format!(
-            "scenario(s) failed: {}",
-            failures.join(", ")
-        )))
+        Err(io::Error::other(format!("failed: {}", failures.join(", "))))
     }
 }
 
-/// Runs one scenario at each client count asked for; prints the table and
-/// RESULT lines, and for a sweep writes the CSV and the plot.
-async fn run_scenario(scenario: Scenario, bench: &Bench) -> io::Result<()> {
+/// Builds or installs the servers that are programs of their own, before
+/// any measurement; returns those that could not be made ready.
+fn prepare_servers(bench: &Bench, failures: &mut Vec<String>) -> Vec<ServerKind> {
+    let mut kinds: Vec<ServerKind> = bench
+        .protocols
+        .iter()
+        .flat_map(|&p| {
+            bench
+                .scenarios
+                .iter()
+                .flat_map(move |&s| bench.lineup(s, p))
+        })
+        .filter(|kind| kind.is_external())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    let mut unready = Vec::new();
+    for kind in kinds {
+        if let Err(e) = server::prepare(&[kind]) {
+            eprintln!("FAILED preparing {}: {e}", kind.as_str());
+            failures.push(format!("preparing {}", kind.as_str()));
+            unready.push(kind);
+        }
+    }
+    unready
+}
+
+/// Runs one scenario against `lineup` at each client count asked for;
+/// prints the table and RESULT lines, and for a sweep writes the CSV and
+/// the plot. Returns the rows and the servers that failed.
+async fn run_scenario(
+    scenario: Scenario,
+    lineup: &[ServerKind],
+    bench: &Bench,
+) -> io::Result<(Vec<Row>, Vec<&'static str>)> {
     let counts = bench.client_counts(scenario);
     let mut rows = Vec::new();
     let mut results = Vec::new();
+    let mut failed = Vec::new();
     for &clients in &counts {
         let params = bench.params(scenario, clients);
-        let (baseline, tornadio) = measure(scenario, &params, bench.runs).await?;
-        results.push(report::result_line(
-            scenario,
-            clients,
-            tornadio.median.value,
-            baseline.median.value,
-        ));
-        rows.push(baseline);
-        rows.push(tornadio);
+        let (measured, failures) = measure(scenario, lineup, &params, bench.runs).await;
+        failed.extend(
+            failures
+                .into_iter()
+                .filter(|f| !failed.contains(f))
+                .collect::<Vec<_>>(),
+        );
+        let value = |kind| {
+            measured
+                .iter()
+                .find(|row: &&Row| row.server == kind)
+                .map(|row| row.median.value)
+        };
+        // The 0.6 line as it always was, for whoever reads it.
+        if let (Some(tornadio), Some(baseline)) = (
+            value(ServerKind::Tornadio),
+            value(scenario.baseline(Protocol::Legacy)),
+        ) {
+            results.push(report::result_line(scenario, clients, tornadio, baseline));
+        }
+        results.extend(measured.iter().map(report::server_result_line));
+        rows.extend(measured);
+    }
+    if rows.is_empty() {
+        return Err(io::Error::other("no server completed a run"));
     }
     let mut out = io::stdout().lock();
     write!(out, "\n{}", report::table(&rows))?;
     if bench.sweep.is_some() {
         let dir = bench.out_dir();
         std::fs::create_dir_all(&dir)?;
-        let csv = dir.join(format!("{}-sweep.csv", scenario.name()));
-        let svg = dir.join(format!("{}-sweep.svg", scenario.name()));
+        let stem = match lineup[0].protocol() {
+            Protocol::Legacy => format!("{}-sweep", scenario.name()),
+            Protocol::V5 => format!("{}-v5-sweep", scenario.name()),
+        };
+        let csv = dir.join(format!("{stem}.csv"));
+        let svg = dir.join(format!("{stem}.svg"));
         std::fs::write(&csv, report::csv(&rows))?;
         report::plot(&rows, &svg)?;
         writeln!(out, "wrote {} and {}", shown(&csv), shown(&svg))?;
@@ -128,23 +207,53 @@ async fn run_scenario(scenario: Scenario, bench: &Bench) -> io::Result<()> {
     for line in results {
         writeln!(out, "{line}")?;
     }
-    out.flush()
+    out.flush()?;
+    Ok((rows, failed))
 }
 
-/// Runs the baseline and tornadio `runs` times each, alternating so drift
-/// (thermal, page cache) hits both alike; returns their median rows.
-async fn measure(scenario: Scenario, params: &Params, runs: usize) -> io::Result<(Row, Row)> {
-    let baseline_kind = scenario.baseline();
-    let mut baseline: Vec<Measurement> = Vec::new();
-    let mut tornadio: Vec<Measurement> = Vec::new();
+/// Runs every server of `lineup` `runs` times, alternating (each run takes
+/// the servers in turn) so drift (thermal, page cache, neighbours) hits all
+/// alike; returns their median rows and the servers that failed (which
+/// then sit out the remaining runs).
+async fn measure(
+    scenario: Scenario,
+    lineup: &[ServerKind],
+    params: &Params,
+    runs: usize,
+) -> (Vec<Row>, Vec<&'static str>) {
+    let mut measured: Vec<Vec<Measurement>> = vec![Vec::new(); lineup.len()];
+    let mut failed = vec![false; lineup.len()];
     for run in 1..=runs {
-        baseline.push(scenario.run_once(baseline_kind, params, run).await?);
-        tornadio.push(scenario.run_once(ServerKind::Tornadio, params, run).await?);
+        for (i, &kind) in lineup.iter().enumerate() {
+            if failed[i] {
+                continue;
+            }
+            match scenario.run_once(kind, params, run).await {
+                Ok(measurement) => {
+                    eprintln!("  {}", report::run_line(scenario, kind, run, &measurement));
+                    measured[i].push(measurement);
+                }
+                Err(e) => {
+                    eprintln!("FAILED {}: {e}", kind.as_str());
+                    failed[i] = true;
+                }
+            }
+        }
     }
-    Ok((
-        Row::new(scenario, baseline_kind, params.clients, &baseline),
-        Row::new(scenario, ServerKind::Tornadio, params.clients, &tornadio),
-    ))
+    let rows = lineup
+        .iter()
+        .zip(&measured)
+        .zip(&failed)
+        .filter(|(_, failed)| !**failed)
+        .map(|((&kind, runs), _)| Row::new(scenario, kind, params.clients, runs))
+        .collect();
+    let failures = lineup
+        .iter()
+        .zip(&failed)
+        .filter(|(_, failed)| **failed)
+        .map(|(kind, _)| kind.as_str())
+        .collect();
+    (rows, failures)
 }
 
 /// Redraws `FILE.svg` from `FILE.csv`.

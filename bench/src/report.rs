@@ -9,7 +9,7 @@ use plotters::prelude::*;
 
 use crate::scenario::load::median;
 use crate::scenario::{Measurement, Scenario};
-use crate::server::ServerKind;
+use crate::server::{Protocol, ServerKind};
 
 /// The medians of several runs of one scenario against one server.
 #[derive(Debug, Clone)]
@@ -49,6 +49,7 @@ impl Row {
                 p50_ms: field(|m| m.p50_ms),
                 p95_ms: field(|m| m.p95_ms),
                 p99_ms: field(|m| m.p99_ms),
+                cpu_us_per_msg: field(|m| m.cpu_us_per_msg),
                 note,
             },
         }
@@ -60,15 +61,131 @@ pub fn table(rows: &[Row]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<13} {:<14} {:>7} {:>4} {:>12} {:<14} {:>9} {:>9} {:>9}  note",
-        "scenario", "server", "clients", "runs", "value", "unit", "p50 ms", "p95 ms", "p99 ms"
+        "{:<5} {:<13} {:<16} {:>7} {:>4} {:>12} {:<14} {:>9} {:>9} {:>9} {:>10}  note",
+        "proto",
+        "scenario",
+        "server",
+        "clients",
+        "runs",
+        "value",
+        "unit",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "cpu µs/msg"
     );
-    let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"));
     for row in rows {
         let m = &row.median;
         let _ = writeln!(
             out,
-            "{:<13} {:<14} {:>7} {:>4} {:>12.1} {:<14} {:>9} {:>9} {:>9}  {}",
+            "{:<5} {:<13} {:<16} {:>7} {:>4} {:>12.1} {:<14} {:>9} {:>9} {:>9} {:>10}  {}",
+            row.server.protocol().as_str(),
+            row.scenario.name(),
+            row.server.as_str(),
+            row.clients,
+            row.runs,
+            m.value,
+            row.scenario.unit(),
+            fixed(m.p50_ms, 2),
+            fixed(m.p95_ms, 2),
+            fixed(m.p99_ms, 2),
+            fixed(m.cpu_us_per_msg, 2),
+            m.note
+        );
+    }
+    out
+}
+
+/// `v` with `digits` decimals, `-` for none.
+pub fn fixed(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
+}
+
+/// The headline figure of `scenario` as RESULT lines print it.
+fn figure(scenario: Scenario, v: f64) -> String {
+    if scenario == Scenario::Broadcast {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// One run's figures, as printed when it ends:
+/// `run 2 v5 ws-echo node: 8827.0 msg/s  p50 22.67 ms  p99 48.22 ms  cpu 72.47 µs/msg  (note)`.
+pub fn run_line(scenario: Scenario, server: ServerKind, run: usize, m: &Measurement) -> String {
+    let mut line = format!(
+        "run {run} {} {} {}: {:.1} {}",
+        server.protocol().as_str(),
+        scenario.name(),
+        server.as_str(),
+        m.value,
+        scenario.unit()
+    );
+    for (label, value) in [("p50", m.p50_ms), ("p95", m.p95_ms), ("p99", m.p99_ms)] {
+        if let Some(value) = value {
+            let _ = write!(line, "  {label} {value:.2} ms");
+        }
+    }
+    if let Some(cpu) = m.cpu_us_per_msg {
+        let _ = write!(line, "  cpu {cpu:.2} µs/msg");
+    }
+    // The note says how busy the machine was, which decides whether a run
+    // counts.
+    let _ = write!(line, "  ({})", m.note);
+    line
+}
+
+/// `RESULT protocol=v5 scenario=ws-echo clients=200 server=node value=X
+/// unit=msg/s p50_ms=.. p99_ms=.. cpu_us_per_msg=..`: one per server and
+/// client count (figures it has none of are left out).
+pub fn server_result_line(row: &Row) -> String {
+    let m = &row.median;
+    let mut line = format!(
+        "RESULT protocol={} scenario={} clients={} server={} value={} unit={}",
+        row.server.protocol().as_str(),
+        row.scenario.name(),
+        row.clients,
+        row.server.as_str(),
+        figure(row.scenario, m.value),
+        row.scenario.unit()
+    );
+    let extras = [
+        ("p50_ms", m.p50_ms, 2),
+        ("p95_ms", m.p95_ms, 2),
+        ("p99_ms", m.p99_ms, 2),
+        ("cpu_us_per_msg", m.cpu_us_per_msg, 2),
+    ];
+    for (key, value, digits) in extras {
+        if let Some(value) = value.filter(|v| v.is_finite()) {
+            let _ = write!(line, " {key}={value:.digits$}");
+        }
+    }
+    line
+}
+
+/// `RESULT scenario=... clients=N tornadio=X baseline=Y ratio=R unit=...`
+pub fn result_line(scenario: Scenario, clients: usize, tornadio: f64, baseline: f64) -> String {
+    let ratio = scenario.ratio(tornadio, baseline);
+    format!(
+        "RESULT scenario={} clients={clients} tornadio={} baseline={} ratio={ratio:.2} unit={}",
+        scenario.name(),
+        figure(scenario, tornadio),
+        figure(scenario, baseline),
+        scenario.unit()
+    )
+}
+
+/// One CSV line per row, with a header.
+pub fn csv(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "scenario,server,clients,runs,value,unit,p50_ms,p95_ms,p99_ms,cpu_us_per_msg\n",
+    );
+    let ms = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.3}"));
+    for row in rows {
+        let m = &row.median;
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{:.3},{},{},{},{},{}",
             row.scenario.name(),
             row.server.as_str(),
             row.clients,
@@ -78,60 +195,23 @@ pub fn table(rows: &[Row]) -> String {
             ms(m.p50_ms),
             ms(m.p95_ms),
             ms(m.p99_ms),
-            m.note
+            ms(m.cpu_us_per_msg)
         );
     }
     out
 }
 
-/// `RESULT scenario=... clients=N tornadio=X baseline=Y ratio=R unit=...`
-pub fn result_line(scenario: Scenario, clients: usize, tornadio: f64, baseline: f64) -> String {
-    let ratio = scenario.ratio(tornadio, baseline);
-    let figure = |v: f64| {
-        if scenario == Scenario::Broadcast {
-            format!("{v:.1}")
-        } else {
-            format!("{v:.0}")
-        }
-    };
-    format!(
-        "RESULT scenario={} clients={clients} tornadio={} baseline={} ratio={ratio:.2} unit={}",
-        scenario.name(),
-        figure(tornadio),
-        figure(baseline),
-        scenario.unit()
-    )
-}
-
-/// One CSV line per row, with a header.
-pub fn csv(rows: &[Row]) -> String {
-    let mut out = String::from("scenario,server,clients,runs,value,unit,p50_ms,p95_ms,p99_ms\n");
-    let ms = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.3}"));
-    for row in rows {
-        let m = &row.median;
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{:.3},{},{},{},{}",
-            row.scenario.name(),
-            row.server.as_str(),
-            row.clients,
-            row.runs,
-            m.value,
-            row.scenario.unit(),
-            ms(m.p50_ms),
-            ms(m.p95_ms),
-            ms(m.p99_ms)
-        );
-    }
-    out
-}
-
-/// Reads back rows written by [`csv`] (to redraw a plot without rerunning).
+/// Reads back rows written by [`csv`] (to redraw a plot without rerunning),
+/// with or without the `cpu_us_per_msg` column older sweeps lack.
 pub fn parse_csv(text: &str) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
     for (n, line) in text.lines().enumerate().skip(1) {
         let bad = || format!("line {}: not a bench CSV row: {line:?}", n + 1);
         let fields: Vec<&str> = line.split(',').collect();
+        let (cpu, fields) = match fields[..] {
+            [ref first @ .., cpu] if first.len() == 9 => (cpu, first),
+            _ => ("", &fields[..]),
+        };
         let [scenario, server, clients, runs, value, _unit, p50, p95, p99] = fields[..] else {
             return Err(bad());
         };
@@ -146,6 +226,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Row>, String> {
                 p50_ms: ms(p50),
                 p95_ms: ms(p95),
                 p99_ms: ms(p99),
+                cpu_us_per_msg: ms(cpu),
                 note: String::new(),
             },
         });
@@ -173,8 +254,12 @@ pub fn plot(rows: &[Row], path: &Path) -> io::Result<()> {
     let mut chart = ChartBuilder::on(&root)
         .caption(
             format!(
-                "{}: {} by client count ({} is better)",
+                "{}{}: {} by client count ({} is better)",
                 scenario.name(),
+                match first.server.protocol() {
+                    Protocol::Legacy => "",
+                    Protocol::V5 => " (Socket.IO v5)",
+                },
                 scenario.unit(),
                 if scenario.higher_is_better() {
                     "higher"
@@ -200,10 +285,10 @@ pub fn plot(rows: &[Row], path: &Path) -> io::Result<()> {
         .draw()
         .map_err(draw)?;
 
-    let servers = [
-        (ServerKind::Tornadio, RGBColor(0xd6, 0x27, 0x28)),
-        (scenario.baseline(), RGBColor(0x1f, 0x77, 0xb4)),
-    ];
+    let mut servers: Vec<ServerKind> = rows.iter().map(|r| r.server).collect();
+    servers.sort();
+    servers.dedup();
+    let servers = servers.into_iter().map(|server| (server, color(server)));
     for (server, color) in servers {
         let points: Vec<(f64, f64)> = rows
             .iter()
@@ -234,6 +319,17 @@ pub fn plot(rows: &[Row], path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Each server's line colour: tornadio red, the baseline blue, as before;
+/// socketioxide orange, node green.
+fn color(server: ServerKind) -> RGBColor {
+    match server.role() {
+        "tornadio" => RGBColor(0xd6, 0x27, 0x28),
+        "baseline" => RGBColor(0x1f, 0x77, 0xb4),
+        "socketioxide" => RGBColor(0xff, 0x7f, 0x0e),
+        _ => RGBColor(0x2c, 0xa0, 0x2c),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +340,7 @@ mod tests {
             p50_ms: Some(value / 10.0),
             p95_ms: None,
             p99_ms: Some(value / 5.0),
+            cpu_us_per_msg: Some(value * 2.0),
             note: format!("v{value}"),
         }
     }
@@ -280,11 +377,30 @@ mod tests {
         )];
         let text = csv(&rows);
         assert_eq!(text.lines().count(), 2);
-        assert!(text.ends_with("broadcast,ws-baseline,10,1,4.000,ms,0.400,,0.800\n"));
+        assert!(text.ends_with("broadcast,ws-baseline,10,1,4.000,ms,0.400,,0.800,8.000\n"));
         let back = parse_csv(&text).unwrap();
         assert_eq!(back.len(), 1);
         assert_eq!((back[0].clients, back[0].median.value), (10, 4.0));
         assert_eq!(back[0].median.p95_ms, None);
+        assert_eq!(back[0].median.cpu_us_per_msg, Some(8.0));
         assert!(parse_csv("header\nnonsense").is_err());
+        // Sweeps written before the CPU column still read.
+        let old = "h\nws-echo,tornadio,10,3,78147.000,msg/s,0.1,,0.2\n";
+        assert_eq!(parse_csv(old).unwrap()[0].median.cpu_us_per_msg, None);
+    }
+
+    #[test]
+    fn server_result_lines_carry_every_figure_they_have() {
+        let row = Row::new(
+            Scenario::WsEcho,
+            ServerKind::Node,
+            200,
+            &[measurement(100.0)],
+        );
+        assert_eq!(
+            server_result_line(&row),
+            "RESULT protocol=v5 scenario=ws-echo clients=200 server=node value=100 unit=msg/s \
+             p50_ms=10.00 p99_ms=20.00 cpu_us_per_msg=200.00"
+        );
     }
 }

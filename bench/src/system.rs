@@ -14,8 +14,15 @@ pub const SERVER_CPU: usize = 0;
 pub const LOADGEN_CPU: usize = 1;
 
 /// Whether this machine has the two cores that pinning needs.
+///
+/// Counts the cores online, not `available_parallelism`: that one follows
+/// this process's own affinity, so once the load generator has pinned
+/// itself to one core it would say 1, and the servers it starts would
+/// inherit its core instead of getting theirs.
 pub fn can_pin() -> bool {
-    std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+    // SAFETY: sysconf only reads a value of the system.
+    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    online >= 2
 }
 
 /// Pins the calling thread (and every thread it starts later) to `cpu`.
@@ -59,29 +66,34 @@ pub fn raise_nofile_limit() -> io::Result<u64> {
 pub struct ServerProcess {
     child: Child,
     addr: SocketAddr,
+    kind: ServerKind,
 }
 
 impl ServerProcess {
-    /// Starts `kind` in `mode` (this same binary, `serve` subcommand), pinned
-    /// to [`SERVER_CPU`] when the machine has two cores, and waits until it
-    /// listens.
+    /// Starts `kind` in `mode` (this same binary's `serve` subcommand, or
+    /// the server's own program), pinned to [`SERVER_CPU`] when the machine
+    /// has two cores, and waits until it listens.
     pub fn start(kind: ServerKind, mode: Mode) -> io::Result<ServerProcess> {
-        let exe = std::env::current_exe()?;
+        let (program, args) = kind.invocation(mode)?;
         // BENCH_SERVER_WRAPPER="valgrind --tool=massif" (say) runs the
         // servers under a profiler.
         let wrapper = std::env::var("BENCH_SERVER_WRAPPER").unwrap_or_default();
         let mut words = wrapper.split_whitespace();
         let mut command = match words.next() {
-            Some(program) => {
-                let mut command = Command::new(program);
-                command.args(words).arg(exe);
+            Some(wrapper) => {
+                let mut command = Command::new(wrapper);
+                command.args(words).arg(program);
                 command
             }
-            None => Command::new(exe),
+            None => Command::new(program),
         };
-        command.args(["serve", kind.as_str(), mode.as_str()]);
+        command.args(args);
         if can_pin() {
-            command.args(["--cpu", &SERVER_CPU.to_string()]);
+            if kind.is_external() {
+                pin_before_exec(&mut command);
+            } else {
+                command.args(["--cpu", &SERVER_CPU.to_string()]);
+            }
         }
         let mut child = command
             .stdin(Stdio::null())
@@ -96,7 +108,7 @@ impl ServerProcess {
                 return Err(e);
             }
         };
-        Ok(ServerProcess { child, addr })
+        Ok(ServerProcess { child, addr, kind })
     }
 
     /// Where the server listens.
@@ -119,6 +131,11 @@ impl ServerProcess {
             })
             .map(|kib| kib * 1024)
             .ok_or_else(|| io::Error::other("no VmRSS in /proc/PID/status"))
+    }
+
+    /// Which server it is.
+    pub fn kind(&self) -> ServerKind {
+        self.kind
     }
 
     /// The process id (for attaching a profiler).
@@ -157,6 +174,18 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Pins the child (every thread it will start included) to [`SERVER_CPU`]
+/// between fork and exec: for servers that are programs of their own.
+fn pin_before_exec(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before exec and only
+    // makes the sched_setaffinity system call (async-signal-safe, no
+    // allocation, no locks).
+    unsafe {
+        command.pre_exec(|| pin_to_cpu(SERVER_CPU));
+    }
+}
+
 fn read_address(child: &mut Child) -> io::Result<SocketAddr> {
     let stdout = child
         .stdout
@@ -191,11 +220,15 @@ impl CpuSample {
         }
     }
 
+    /// CPU time (user + system) the server used between `self` and `later`.
+    pub fn server_seconds_until(&self, later: &CpuSample) -> f64 {
+        later.server.saturating_sub(self.server) as f64 / ticks_per_second()
+    }
+
     /// `cpu server 98% loadgen 95% others 3%` (100% = one core) between
     /// `self` and a later sample.
     pub fn describe_until(&self, later: &CpuSample) -> String {
-        // SAFETY: sysconf only reads a constant of the system.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        let hz = ticks_per_second();
         let seconds = later.at.duration_since(self.at).as_secs_f64().max(1e-3);
         let percent = |ticks: u64| ticks as f64 / hz / seconds * 100.0;
         let server = later.server.saturating_sub(self.server);
@@ -211,6 +244,12 @@ impl CpuSample {
             percent(others)
         )
     }
+}
+
+/// Clock ticks per second, the unit of `/proc` CPU times.
+fn ticks_per_second() -> f64 {
+    // SAFETY: sysconf only reads a constant of the system.
+    unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64
 }
 
 /// utime + stime of a process, from `/proc/PID/stat`.
@@ -243,8 +282,7 @@ fn machine_busy_ticks() -> Option<u64> {
 /// How busy the machine is, in cores (1.0 = one core fully used), measured
 /// over `window` while this process idles.
 pub async fn machine_load(window: Duration) -> f64 {
-    // SAFETY: sysconf only reads a constant of the system.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let hz = ticks_per_second();
     let before = machine_busy_ticks().unwrap_or(0);
     tokio::time::sleep(window).await;
     let after = machine_busy_ticks().unwrap_or(0);

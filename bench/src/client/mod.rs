@@ -5,7 +5,7 @@
 //! session broke and why, in words.
 
 mod form;
-mod polling;
+pub(crate) mod polling;
 mod ws;
 
 pub use form::{form_decode, form_encode};
@@ -15,6 +15,6 @@ pub use ws::WsClient;
 use std::io;
 
 /// An `io::Error` with kind `Other` and the given text.
-fn error(text: impl Into<String>) -> io::Error {
+pub(crate) fn error(text: impl Into<String>) -> io::Error {
     io::Error::other(text.into())
 }

@@ -142,7 +142,7 @@ impl PollingClient {
 
 /// Sends `request` on the keep-alive connection in `slot`, opening a new one
 /// when there is none or the server closed it.
-async fn request_on(
+pub(crate) async fn request_on(
     slot: &mut Option<SendRequest<Full<Bytes>>>,
     addr: SocketAddr,
     request: Request<Full<Bytes>>,

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
-use tornadio_bench::codec::Frame;
 
 use super::load::{
-    ANSWER_TIMEOUT, AnyClient, Progress, TransportKind, connect_all, message, quantile, within,
+    ANSWER_TIMEOUT, AnyClient, Incoming, Progress, TransportKind, connect_all, message, quantile,
+    within,
 };
 use super::{Measurement, Params};
 use crate::system::{CpuSample, ServerProcess};
@@ -40,7 +40,15 @@ pub async fn run(
     if params.clients < 2 {
         return Err(io::Error::other("broadcast needs at least 2 clients"));
     }
-    let mut clients = connect_all(TransportKind::WebSocket, addr, params.clients, progress).await?;
+    let protocol = server.kind().protocol();
+    let mut clients = connect_all(
+        protocol,
+        TransportKind::WebSocket,
+        addr,
+        params.clients,
+        progress,
+    )
+    .await?;
     let receivers = clients.len() - 1;
     let round = Arc::new(Round::default());
     let mut tasks = JoinSet::new();
@@ -83,7 +91,9 @@ pub async fn run(
         ));
         tokio::time::sleep(GAP).await;
     }
-    let cpu = cpu_before.describe_until(&CpuSample::take(server));
+    let cpu_after = CpuSample::take(server);
+    let cpu = cpu_before.describe_until(&cpu_after);
+    let server_seconds = cpu_before.server_seconds_until(&cpu_after);
     drop(to_sender);
     tasks.abort_all();
 
@@ -95,6 +105,8 @@ pub async fn run(
         p50_ms: quantile(&times, 0.50),
         p95_ms: Some(p95),
         p99_ms: quantile(&times, 0.99),
+        // Every round delivers one copy to each client, the sender included.
+        cpu_us_per_msg: Some(server_seconds * 1e6 / (rounds * params.clients) as f64),
         note: format!("{rounds} rounds to {receivers} receivers, {cpu}"),
     })
 }
@@ -122,7 +134,7 @@ async fn receiver_loop(
     receivers: usize,
 ) -> io::Result<()> {
     loop {
-        let Frame::Text(text) = client.recv_forever().await? else {
+        let Incoming::Message(text) = client.recv_forever().await? else {
             continue;
         };
         let seq = text

@@ -6,12 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::task::JoinSet;
-use tornadio_bench::codec::Frame;
-
-use super::load::{AnyClient, Progress, TransportKind, connect_all, message, quantile};
+use super::load::{AnyClient, Incoming, Progress, TransportKind, connect_all, message, quantile};
 use super::{Measurement, Params};
 use crate::system::{CpuSample, ServerProcess};
+use tokio::task::JoinSet;
 
 /// Echoes before this are not counted: connections warm up, buffers grow.
 const WARMUP: Duration = Duration::from_millis(1000);
@@ -29,7 +27,8 @@ pub async fn run(
     params: &Params,
     progress: &mut Progress,
 ) -> io::Result<Measurement> {
-    let clients = connect_all(transport, server.addr(), params.clients, progress).await?;
+    let protocol = server.kind().protocol();
+    let clients = connect_all(protocol, transport, server.addr(), params.clients, progress).await?;
     let clock = Arc::new(Clock::default());
     let mut tasks = JoinSet::new();
     for (i, client) in clients.into_iter().enumerate() {
@@ -62,7 +61,9 @@ pub async fn run(
     clock.measuring.store(false, Ordering::SeqCst);
     let window = started.elapsed().as_secs_f64();
     let done = clock.done.load(Ordering::SeqCst);
-    let cpu = cpu_before.describe_until(&CpuSample::take(server));
+    let cpu_after = CpuSample::take(server);
+    let cpu = cpu_before.describe_until(&cpu_after);
+    let server_seconds = cpu_before.server_seconds_until(&cpu_after);
     clock.stop.store(true, Ordering::SeqCst);
 
     let mut latencies = Vec::with_capacity(done as usize);
@@ -78,6 +79,7 @@ pub async fn run(
         p50_ms: quantile(&latencies, 0.50),
         p95_ms: quantile(&latencies, 0.95),
         p99_ms: quantile(&latencies, 0.99),
+        cpu_us_per_msg: Some(server_seconds * 1e6 / done as f64),
         note: format!("{done} echoes in {window:.1} s, {cpu}"),
     })
 }
@@ -90,7 +92,7 @@ async fn echo_loop(mut client: AnyClient, text: String, clock: Arc<Clock>) -> io
         let sent = Instant::now();
         client.send(&text).await?;
         match client.recv().await? {
-            Frame::Text(echo) if echo == text => {}
+            Incoming::Message(echo) if echo == text => {}
             other => {
                 return Err(io::Error::other(format!(
                     "expected the echo, got {other:?}"

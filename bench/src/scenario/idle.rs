@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use super::load::{AnyClient, Progress, TransportKind, connect_all};
+use super::load::{Progress, TransportKind, connect_all};
 use super::{Measurement, Params};
 use crate::system::ServerProcess;
 
@@ -20,16 +20,16 @@ pub async fn run(
     progress: &mut Progress,
 ) -> io::Result<Measurement> {
     let addr = server.addr();
-    let warmup = connect_all(TransportKind::WebSocket, addr, WARMUP_SESSIONS, progress).await?;
+    let protocol = server.kind().protocol();
+    let ws = TransportKind::WebSocket;
+    let warmup = connect_all(protocol, ws, addr, WARMUP_SESSIONS, progress).await?;
     for client in warmup {
-        if let AnyClient::Ws(client) = client {
-            let _ = client.close().await;
-        }
+        let _ = client.close().await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = server.rss_bytes()?;
 
-    let clients = connect_all(TransportKind::WebSocket, addr, params.clients, progress).await?;
+    let clients = connect_all(protocol, ws, addr, params.clients, progress).await?;
     let mut holders = JoinSet::new();
     for mut client in clients {
         // Hold the session: answer heartbeats, ignore anything else.
@@ -69,6 +69,7 @@ pub async fn run(
         p50_ms: None,
         p95_ms: None,
         p99_ms: None,
+        cpu_us_per_msg: None,
         note: format!(
             "RSS {:.1} MiB -> {:.1} MiB",
             before as f64 / (1 << 20) as f64,

@@ -8,6 +8,9 @@ use std::time::Duration;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use tornadio_bench::client::{PollingClient, WsClient};
 use tornadio_bench::codec::Frame;
+use tornadio_bench::v5;
+
+use crate::server::Protocol;
 
 /// How long any single answer from a server may take before the scenario
 /// counts as failed.
@@ -17,66 +20,111 @@ pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(15);
 /// listen backlog from overflowing).
 const CONNECT_CONCURRENCY: usize = 128;
 
+/// The event the v5 clients send and expect back (`socket.on("message")`).
+const EVENT: &str = "message";
+
 /// Which transport a client speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportKind {
     WebSocket,
-    XhrPolling,
+    /// HTTP long polling: `xhr-polling` in 0.6, `polling` in v5.
+    Polling,
 }
 
-/// A Socket.IO 0.6 client on either transport.
+/// A Socket.IO client of either protocol on either transport. The
+/// scenarios speak in messages (the text of a 0.6 message, the string of a
+/// v5 `message` event); the client frames them.
 // Each client lives alone in its own task, so the size gap between the
 // variants costs nothing worth a Box.
 #[allow(clippy::large_enum_variant)]
 pub enum AnyClient {
     Ws(WsClient),
     Polling(PollingClient),
+    WsV5(v5::WsClient),
+    PollingV5(v5::PollingClient),
+}
+
+/// What a client received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// A message: 0.6 plain text, or the string of a v5 `message` event.
+    Message(String),
+    /// Anything else, as it came (for error messages).
+    Other(String),
 }
 
 impl AnyClient {
-    pub async fn connect(transport: TransportKind, addr: SocketAddr) -> io::Result<AnyClient> {
+    pub async fn connect(
+        protocol: Protocol,
+        transport: TransportKind,
+        addr: SocketAddr,
+    ) -> io::Result<AnyClient> {
+        use {Protocol::*, TransportKind::*};
         let connect = async {
-            Ok(match transport {
-                TransportKind::WebSocket => {
-                    AnyClient::Ws(WsClient::connect(addr, "socket.io").await?)
-                }
-                TransportKind::XhrPolling => {
+            Ok(match (protocol, transport) {
+                (Legacy, WebSocket) => AnyClient::Ws(WsClient::connect(addr, "socket.io").await?),
+                (Legacy, Polling) => {
                     AnyClient::Polling(PollingClient::connect(addr, "socket.io").await?)
                 }
+                (V5, WebSocket) => AnyClient::WsV5(v5::WsClient::connect(addr).await?),
+                (V5, Polling) => AnyClient::PollingV5(v5::PollingClient::connect(addr).await?),
             })
         };
         within(ANSWER_TIMEOUT, "connecting", connect).await
     }
 
-    pub async fn send(&mut self, data: &str) -> io::Result<()> {
+    /// Sends one message.
+    pub async fn send(&mut self, text: &str) -> io::Result<()> {
         match self {
-            AnyClient::Ws(client) => client.send(data).await,
-            AnyClient::Polling(client) => client.send(data).await,
+            AnyClient::Ws(client) => client.send(text).await,
+            AnyClient::Polling(client) => client.send(text).await,
+            AnyClient::WsV5(client) => client.send(&v5::codec::event(EVENT, text)).await,
+            AnyClient::PollingV5(client) => client.send(&v5::codec::event(EVENT, text)).await,
         }
     }
 
     /// The next message, failing after [`ANSWER_TIMEOUT`].
-    pub async fn recv(&mut self) -> io::Result<Frame> {
-        let recv = async {
-            match self {
-                AnyClient::Ws(client) => client.recv().await,
-                AnyClient::Polling(client) => client.recv().await,
-            }
-        };
-        within(ANSWER_TIMEOUT, "waiting for a message", recv).await
+    pub async fn recv(&mut self) -> io::Result<Incoming> {
+        within(ANSWER_TIMEOUT, "waiting for a message", self.recv_forever()).await
     }
 
     /// The next message, with no time limit (for clients that just hold on).
-    pub async fn recv_forever(&mut self) -> io::Result<Frame> {
+    pub async fn recv_forever(&mut self) -> io::Result<Incoming> {
+        Ok(match self {
+            AnyClient::Ws(client) => legacy_incoming(client.recv().await?),
+            AnyClient::Polling(client) => legacy_incoming(client.recv().await?),
+            AnyClient::WsV5(client) => v5_incoming(client.recv().await?),
+            AnyClient::PollingV5(client) => v5_incoming(client.recv().await?),
+        })
+    }
+
+    /// Closes a WebSocket client politely; drops a polling one.
+    pub async fn close(self) -> io::Result<()> {
         match self {
-            AnyClient::Ws(client) => client.recv().await,
-            AnyClient::Polling(client) => client.recv().await,
+            AnyClient::Ws(client) => client.close().await,
+            AnyClient::WsV5(client) => client.close().await,
+            AnyClient::Polling(_) | AnyClient::PollingV5(_) => Ok(()),
         }
+    }
+}
+
+fn legacy_incoming(frame: Frame) -> Incoming {
+    match frame {
+        Frame::Text(text) => Incoming::Message(text),
+        other => Incoming::Other(format!("{other:?}")),
+    }
+}
+
+fn v5_incoming(packet: String) -> Incoming {
+    match v5::codec::parse_event(&packet) {
+        Some((event, text)) if event == EVENT => Incoming::Message(text.into_owned()),
+        _ => Incoming::Other(packet),
     }
 }
 
 /// Connects `n` clients, [`CONNECT_CONCURRENCY`] at a time, reporting progress.
 pub async fn connect_all(
+    protocol: Protocol,
     transport: TransportKind,
     addr: SocketAddr,
     n: usize,
@@ -84,7 +132,7 @@ pub async fn connect_all(
 ) -> io::Result<Vec<AnyClient>> {
     let mut clients = Vec::with_capacity(n);
     let mut connecting = stream::iter(0..n)
-        .map(|_| AnyClient::connect(transport, addr))
+        .map(|_| AnyClient::connect(protocol, transport, addr))
         .buffer_unordered(CONNECT_CONCURRENCY);
     while let Some(client) = connecting.try_next().await? {
         clients.push(client);

@@ -1,5 +1,7 @@
-//! The four scenarios of the bench, each run against the server under test
-//! and against its baseline.
+//! The four scenarios of the bench, each run in both protocols against a
+//! lineup of servers: Socket.IO 0.6 against tornadio and its bare baseline,
+//! Socket.IO v5 against its bare baseline, socketioxide, node socket.io and
+//! (once it speaks v5) tornadio.
 
 mod broadcast;
 mod echo;
@@ -9,7 +11,7 @@ pub mod load;
 use std::io;
 use std::time::Duration;
 
-use crate::server::{Mode, ServerKind};
+use crate::server::{Mode, Protocol, ServerKind};
 use crate::system::ServerProcess;
 use load::{Progress, TransportKind};
 
@@ -84,12 +86,32 @@ impl Scenario {
         }
     }
 
-    /// The baseline server doing the same work without Socket.IO.
-    pub fn baseline(self) -> ServerKind {
-        match self {
-            Scenario::PollingEcho => ServerKind::PollBaseline,
-            _ => ServerKind::WsBaseline,
+    /// The baseline server doing the same work without Socket.IO logic.
+    pub fn baseline(self, protocol: Protocol) -> ServerKind {
+        match (protocol, self) {
+            (Protocol::Legacy, Scenario::PollingEcho) => ServerKind::PollBaseline,
+            (Protocol::Legacy, _) => ServerKind::WsBaseline,
+            (Protocol::V5, Scenario::PollingEcho) => ServerKind::PollBaselineV5,
+            (Protocol::V5, _) => ServerKind::WsBaselineV5,
         }
+    }
+
+    /// The servers this scenario runs against in `protocol`, in the order
+    /// each run takes them: the baseline first, then tornadio, then the
+    /// peers.
+    pub fn lineup(self, protocol: Protocol) -> Vec<ServerKind> {
+        let others: &[ServerKind] = match protocol {
+            Protocol::Legacy => &[ServerKind::Tornadio],
+            Protocol::V5 => &[
+                ServerKind::TornadioV5,
+                ServerKind::Socketioxide,
+                ServerKind::Node,
+            ],
+        };
+        std::iter::once(self.baseline(protocol))
+            .chain(others.iter().copied())
+            .filter(|kind| kind.available())
+            .collect()
     }
 
     fn mode(self) -> Mode {
@@ -109,7 +131,8 @@ impl Scenario {
         wait_for_quiet(params.max_wait).await;
         let mut server = ServerProcess::start(kind, self.mode())?;
         let mut progress = Progress::new(format!(
-            "[{} {} pid {} n={} run {run}]",
+            "[{} {} {} pid {} n={} run {run}]",
+            kind.protocol().as_str(),
             self.name(),
             kind.as_str(),
             server.pid(),
@@ -120,7 +143,7 @@ impl Scenario {
                 echo::run(TransportKind::WebSocket, &server, params, &mut progress).await
             }
             Scenario::PollingEcho => {
-                echo::run(TransportKind::XhrPolling, &server, params, &mut progress).await
+                echo::run(TransportKind::Polling, &server, params, &mut progress).await
             }
             Scenario::IdleMemory => idle::run(&mut server, params, &mut progress).await,
             Scenario::Broadcast => broadcast::run(&server, params, &mut progress).await,
@@ -202,6 +225,9 @@ pub struct Measurement {
     pub p50_ms: Option<f64>,
     pub p95_ms: Option<f64>,
     pub p99_ms: Option<f64>,
+    /// Server CPU time (user + system) per message: per echo, or per copy
+    /// delivered by a broadcast.
+    pub cpu_us_per_msg: Option<f64>,
     /// A human-readable detail for the table.
     pub note: String,
 }

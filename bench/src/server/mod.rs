@@ -1,45 +1,158 @@
-//! The servers the bench starts as child processes: the server under test
-//! (tornadio) and the two baselines doing the same work with no Socket.IO
-//! logic. Each prints `LISTENING <addr>` on stdout once bound, then serves
-//! until killed.
+//! The servers the bench starts as child processes, one fresh process per
+//! run. Each prints `LISTENING <addr>` on stdout once bound, then serves
+//! until SIGTERM.
+//!
+//! Socket.IO 0.6: the server under test (tornadio) and two baselines doing
+//! the same work with no Socket.IO logic.
+//!
+//! Socket.IO v5 (Engine.IO v4): bare baselines speaking just enough of the
+//! protocol, socketioxide and node socket.io (their own programs, see
+//! [`external`]), and tornadio once it speaks it ([`tornadio_v5`]).
 
+mod external;
 mod poll_baseline;
+mod poll_baseline_v5;
 mod tornadio;
+mod tornadio_v5;
 mod ws_baseline;
+mod ws_baseline_v5;
 
+use std::ffi::OsString;
 use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 
+pub use external::prepare;
+
+/// Which generation of the protocol a server and its clients speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    /// Socket.IO 0.6 (`~m~` framing).
+    Legacy,
+    /// Engine.IO v4 / Socket.IO v5: socket.io-client 3.x and 4.x.
+    V5,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 2] = [Protocol::Legacy, Protocol::V5];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Legacy => "0.6",
+            Protocol::V5 => "v5",
+        }
+    }
+
+    /// `0.6`, or `v5` (also `current`).
+    pub fn parse(name: &str) -> Option<Protocol> {
+        match name {
+            "0.6" => Some(Protocol::Legacy),
+            "v5" | "current" => Some(Protocol::V5),
+            _ => None,
+        }
+    }
+}
+
 /// Which server a child process runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ServerKind {
-    /// The tornadio library, all transports.
+    /// The tornadio library, all 0.6 transports.
     Tornadio,
     /// A bare WebSocket server on tokio-tungstenite.
     WsBaseline,
     /// A bare hyper long-poll server.
     PollBaseline,
+    /// The tornadio library on the current protocol (not available yet:
+    /// see [`tornadio_v5`]).
+    TornadioV5,
+    /// A bare tokio-tungstenite server speaking just enough Engine.IO v4 /
+    /// Socket.IO v5.
+    WsBaselineV5,
+    /// A bare hyper server speaking just enough Engine.IO v4 polling /
+    /// Socket.IO v5.
+    PollBaselineV5,
+    /// socketioxide, the latest release (`bench/socketioxide`).
+    Socketioxide,
+    /// node socket.io 4.8 (`bench/node`).
+    Node,
 }
 
 impl ServerKind {
+    pub const ALL: [ServerKind; 8] = [
+        ServerKind::Tornadio,
+        ServerKind::WsBaseline,
+        ServerKind::PollBaseline,
+        ServerKind::TornadioV5,
+        ServerKind::WsBaselineV5,
+        ServerKind::PollBaselineV5,
+        ServerKind::Socketioxide,
+        ServerKind::Node,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ServerKind::Tornadio => "tornadio",
             ServerKind::WsBaseline => "ws-baseline",
             ServerKind::PollBaseline => "poll-baseline",
+            ServerKind::TornadioV5 => "tornadio-v5",
+            ServerKind::WsBaselineV5 => "ws-baseline-v5",
+            ServerKind::PollBaselineV5 => "poll-baseline-v5",
+            ServerKind::Socketioxide => "socketioxide",
+            ServerKind::Node => "node",
         }
     }
 
     pub fn parse(name: &str) -> Option<ServerKind> {
-        [
-            ServerKind::Tornadio,
-            ServerKind::WsBaseline,
-            ServerKind::PollBaseline,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == name)
+        ServerKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+
+    /// The protocol its clients must speak.
+    pub fn protocol(self) -> Protocol {
+        match self {
+            ServerKind::Tornadio | ServerKind::WsBaseline | ServerKind::PollBaseline => {
+                Protocol::Legacy
+            }
+            _ => Protocol::V5,
+        }
+    }
+
+    /// Its column in comparisons: `tornadio`, `baseline`, `socketioxide`
+    /// or `node`, whatever the protocol and transport.
+    pub fn role(self) -> &'static str {
+        match self {
+            ServerKind::Tornadio | ServerKind::TornadioV5 => "tornadio",
+            ServerKind::WsBaseline
+            | ServerKind::PollBaseline
+            | ServerKind::WsBaselineV5
+            | ServerKind::PollBaselineV5 => "baseline",
+            ServerKind::Socketioxide => "socketioxide",
+            ServerKind::Node => "node",
+        }
+    }
+
+    /// Whether the current tornadio can serve it (see [`tornadio_v5`]).
+    pub fn available(self) -> bool {
+        self != ServerKind::TornadioV5 || tornadio_v5::AVAILABLE
+    }
+
+    /// The program and arguments that serve `kind` in `mode`: this binary's
+    /// `serve` subcommand, or the server's own program.
+    pub fn invocation(self, mode: Mode) -> io::Result<(OsString, Vec<OsString>)> {
+        if let Some(invocation) = external::invocation(self, mode) {
+            return Ok(invocation);
+        }
+        let exe = std::env::current_exe()?;
+        let args = ["serve", self.as_str(), mode.as_str()];
+        Ok((exe.into(), args.into_iter().map(OsString::from).collect()))
+    }
+
+    /// Whether it runs as its own program rather than as this binary.
+    pub fn is_external(self) -> bool {
+        external::invocation(self, Mode::Echo).is_some()
     }
 }
 
@@ -78,6 +191,13 @@ pub async fn serve(kind: ServerKind, mode: Mode) -> io::Result<()> {
         ServerKind::Tornadio => tornadio::serve(mode, stop).await,
         ServerKind::WsBaseline => until(stop, ws_baseline::serve(mode)).await,
         ServerKind::PollBaseline => until(stop, poll_baseline::serve()).await,
+        ServerKind::TornadioV5 => tornadio_v5::serve(mode, stop).await,
+        ServerKind::WsBaselineV5 => until(stop, ws_baseline_v5::serve(mode)).await,
+        ServerKind::PollBaselineV5 => until(stop, poll_baseline_v5::serve()).await,
+        ServerKind::Socketioxide | ServerKind::Node => Err(io::Error::other(format!(
+            "{} runs as its own program, not as `serve`",
+            kind.as_str()
+        ))),
     }
 }
 
@@ -102,4 +222,23 @@ fn announce(addr: SocketAddr) -> io::Result<()> {
 /// worth guessing).
 fn session_id(n: u64) -> String {
     format!("{n:016x}")
+}
+
+/// The v5 baselines' heartbeat, node's and socketioxide's default.
+const PING_INTERVAL: Duration = Duration::from_millis(25_000);
+
+/// The Engine.IO v4 open packet of session `n`, with node's default
+/// settings; `upgrades` is `[]` on a websocket, `["websocket"]` on polling.
+fn open_packet(n: u64, upgrades: &str) -> String {
+    format!(
+        r#"0{{"sid":"{}","upgrades":{upgrades},"pingInterval":{},"pingTimeout":20000,"maxPayload":1000000}}"#,
+        session_id(n),
+        PING_INTERVAL.as_millis()
+    )
+}
+
+/// The Socket.IO CONNECT reply to session `n`: a socket id of its own, never
+/// the Engine.IO one.
+fn connect_reply(n: u64) -> String {
+    format!(r#"40{{"sid":"s{n:015x}"}}"#)
 }
