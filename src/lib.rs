@@ -84,6 +84,8 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod adapter;
+mod args;
 mod connection;
 mod context;
 mod engine;
@@ -113,6 +115,6 @@ pub use protocol::packet::PacketError;
 pub use server::{BoundServer, SocketServer};
 pub use settings::{Settings, Transport, UnknownTransport};
 pub use socket::{
-    Ack, AckError, AckFuture, Args, BroadcastAckError, BroadcastOperator, Event, Io, Socket,
-    Sockets,
+    Ack, AckError, AckFuture, Args, BroadcastAckError, BroadcastOperator, Event, Io, RemoteSocket,
+    Socket, Sockets,
 };
