@@ -140,12 +140,13 @@ pub trait Adapter: Send + Sync + 'static {
     }
 
     /// Sends an event to the other servers' handlers of this namespace and
-    /// collects one answer per server.
+    /// collects one answer per server, within `timeout` (`None`: the
+    /// adapter's own request timeout, as node's).
     fn server_side_emit_with_ack(
         &self,
         ns: &LocalNamespace,
         packet: Packet,
-        timeout: Duration,
+        timeout: Option<Duration>,
     ) -> BoxFuture<'static, Result<Vec<Value>, ServerAckError>> {
         let _ = (ns, packet, timeout);
         Box::pin(future::ready(Ok(Vec::new())))

@@ -89,9 +89,10 @@ impl BroadcastOperator {
         self
     }
 
-    /// How long [`emit_with_ack`](Self::emit_with_ack) and
+    /// How long [`emit_with_ack`](Self::emit_with_ack) (default
+    /// [`Settings::ack_timeout`](crate::Settings::ack_timeout)) and
     /// [`server_side_emit_with_ack`](Self::server_side_emit_with_ack)
-    /// wait. Default [`Settings::ack_timeout`](crate::Settings::ack_timeout).
+    /// (default: the adapter's request timeout) wait.
     pub fn timeout(mut self, timeout: Duration) -> BroadcastOperator {
         self.timeout = Some(timeout);
         self
@@ -340,7 +341,8 @@ impl BroadcastOperator {
 
     /// [`server_side_emit`](Self::server_side_emit), collecting one answer
     /// per other server (node's `serverSideEmitWithAck`) within the
-    /// [`timeout`](Self::timeout).
+    /// [`timeout`](Self::timeout) if one was set, else the adapter's
+    /// request timeout.
     ///
     /// # Errors
     /// [`ServerAckError`] with the answers that came, when some server did
@@ -355,9 +357,8 @@ impl BroadcastOperator {
         };
         let args = Args::from_serialize(data)
             .map_err(|e| ServerAckError::new(AdapterError::Encode(e.to_string()), Vec::new()))?;
-        let timeout = self.timeout.unwrap_or(ns.settings.ack_timeout);
         ns.adapter
-            .server_side_emit_with_ack(&ns.local(), Packet::event(event, args), timeout)
+            .server_side_emit_with_ack(&ns.local(), Packet::event(event, args), self.timeout)
             .await
     }
 }

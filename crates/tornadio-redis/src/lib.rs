@@ -324,9 +324,10 @@ impl Adapter for RedisAdapter {
         &self,
         ns: &LocalNamespace,
         packet: Packet,
-        timeout: Duration,
+        timeout: Option<Duration>,
     ) -> BoxFuture<'static, Result<Vec<Value>, ServerAckError>> {
         let this = self.clone();
+        let timeout = timeout.unwrap_or(self.shared.request_timeout);
         let nsp = ns.name().to_owned();
         Box::pin(async move {
             let servers = this
