@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! cargo run --example chatroom            # then open http://127.0.0.1:8001/
+//! cargo run --example chatroom -- --port 8002 --redis redis://127.0.0.1:6379   # one room, two processes
 //! ```
 
 #[path = "../common/mod.rs"]
@@ -41,7 +42,7 @@ impl Connection for Participant {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let options = common::Options::from_args("chatroom");
+    let options = common::Options::from_args_with("chatroom", &[common::REDIS_FLAG]);
     common::init_logging();
 
     // The seed's chatroom protocols, plus jsonp-polling and htmlfile so that
@@ -54,7 +55,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Transport::JsonpPolling,
         Transport::HtmlFile,
     ]);
-    let chat = Router::new(|| Participant).settings(settings);
+    // With `--redis`, the room spans every process on that Redis.
+    let chat = common::with_redis(Router::new(|| Participant).settings(settings), &options).await?;
 
     let app = common::pages(include_str!("index.html")).merge(chat);
     common::serve(app, &options).await

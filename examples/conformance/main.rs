@@ -16,7 +16,9 @@
 //!
 //! Ping interval 300 ms, ping timeout 200 ms, connect timeout 1000 ms,
 //! max payload 1,000,000, any origin; `--ping-interval-ms`,
-//! `--ping-timeout-ms` and `--max-payload` change them.
+//! `--ping-timeout-ms` and `--max-payload` change them. `--redis URL`
+//! (key prefix `socket.io`) makes rooms span every process on that Redis,
+//! node servers with `@socket.io/redis-adapter` included.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -124,6 +126,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "--max-payload",
                 "largest message or POST body in bytes (default 1000000)",
             ),
+            common::REDIS_FLAG,
         ],
     );
     common::init_logging();
@@ -153,6 +156,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let socketio = Router::new(|| Conformance)
         .namespace("/custom", || Conformance)
         .settings(settings);
+    // With `--redis`, rooms (`join`, `to`) span every process on that Redis.
+    let socketio = common::with_redis(socketio, &options).await?;
     let app = axum::Router::new().merge(engine).merge(socketio);
     common::serve(app, &options).await
 }

@@ -181,14 +181,23 @@ impl BroadcastOperator {
         event: &str,
         data: &T,
     ) -> Result<Vec<Args>, BroadcastAckError> {
-        let Some(ns) = &self.ns else {
-            return Ok(Vec::new());
-        };
         let Ok(args) = Args::from_serialize(data) else {
             return Err(BroadcastAckError {
                 responses: Vec::new(),
                 missing: 0,
             });
+        };
+        self.emit_args_with_ack(event, args).await
+    }
+
+    /// [`emit_with_ack`](Self::emit_with_ack) with arguments as they are.
+    pub async fn emit_args_with_ack(
+        &self,
+        event: &str,
+        args: Args,
+    ) -> Result<Vec<Args>, BroadcastAckError> {
+        let Some(ns) = &self.ns else {
+            return Ok(Vec::new());
         };
         let packet = Packet::event(event, args);
         let timeout = self.timeout.unwrap_or(ns.settings.ack_timeout);
