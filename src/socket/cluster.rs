@@ -244,7 +244,11 @@ impl fmt::Debug for RemoteSocket {
 impl RemoteSocket {
     pub(crate) fn new(ns: &Arc<Namespace>, info: SocketInfo) -> RemoteSocket {
         let local = ns.get(&info.id);
-        let operator = BroadcastOperator::new(Arc::clone(ns)).to(info.id.clone());
+        let mut operator = BroadcastOperator::new(Arc::clone(ns)).to(info.id.clone());
+        if local.is_some() {
+            // Connected here: nothing to tell the other servers.
+            operator = operator.local();
+        }
         RemoteSocket {
             info,
             operator,

@@ -224,8 +224,11 @@ impl Io {
     }
 }
 
-/// The live sockets of one namespace: count them, look one up, broadcast
-/// messages to all. The 0.6 API's view; [`BroadcastOperator`] does more.
+/// The live sockets of one namespace on this server: count them, look one
+/// up, broadcast messages to all. The 0.6 API's view; [`BroadcastOperator`]
+/// does more. With a cluster adapter ([`Router::adapter`](crate::Router::adapter))
+/// [`broadcast`](Self::broadcast) and [`broadcast_except`](Self::broadcast_except)
+/// reach the sockets of every server; the rest stays local.
 ///
 /// A socket is listed from just before [`on_open`](crate::Connection::on_open)
 /// until just before [`on_close`](crate::Connection::on_close).
@@ -268,9 +271,10 @@ impl Sockets {
         self.ns.ids()
     }
 
-    /// Sends a message to every live socket: a message to 0.6 clients, a
-    /// `message` event to current ones. Encoded once per client generation.
-    /// Sockets whose queue is full are closed (see [`Socket::send`]).
+    /// Sends a message to every live socket (of every server, with a
+    /// cluster adapter): a message to 0.6 clients, a `message` event to
+    /// current ones. Encoded once per client generation. Sockets whose
+    /// queue is full are closed (see [`Socket::send`]).
     pub fn broadcast(&self, message: impl Into<Outgoing>) {
         BroadcastOperator::new(Arc::clone(&self.ns)).send(message);
     }
@@ -287,8 +291,10 @@ impl Sockets {
         self.ns.all_rooms()
     }
 
-    /// Closes every live socket (each gets its `on_close`).
+    /// Closes every live socket of this server (each gets its `on_close`).
     pub fn close_all(&self) {
-        BroadcastOperator::new(Arc::clone(&self.ns)).disconnect();
+        BroadcastOperator::new(Arc::clone(&self.ns))
+            .local()
+            .disconnect();
     }
 }
