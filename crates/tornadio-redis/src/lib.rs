@@ -1,6 +1,6 @@
 //! # tornadio-redis
 //!
-//! A Redis [`Adapter`] for [tornadio](tornadio): several server processes
+//! A Redis [`Adapter`] for [tornadio]: several server processes
 //! share their namespaces, rooms and broadcasts through Redis pub/sub,
 //! speaking the wire format of node's `@socket.io/redis-adapter` 8, so a
 //! tornadio process joins a cluster of node socket.io servers, and obeys
@@ -51,7 +51,7 @@
 //! a second between attempts) and resubscribes; what was to be published
 //! meanwhile is dropped, as pub/sub would. Requests in flight (fetching
 //! sockets, counting servers, acknowledgements) fail with an
-//! [`AdapterError`](tornadio::adapter::AdapterError) within the request
+//! [`AdapterError`] within the request
 //! timeout, never hang. A server that leaves is no longer counted, so no
 //! longer waited for.
 #![warn(missing_docs)]
