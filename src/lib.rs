@@ -81,6 +81,15 @@
 //! [`session_check_interval`](Settings::session_check_interval).
 //! Engine.IO clients follow node's rules: [`ping_interval`](Settings::ping_interval),
 //! [`ping_timeout`](Settings::ping_timeout).
+//!
+//! ## Several processes
+//!
+//! A router's broadcasts and the operations of [`BroadcastOperator`]
+//! (`fetch_sockets`, `sockets_join`, acknowledged broadcasts, server-side
+//! events...) go through its [`adapter`]: this process alone by default,
+//! every process of a cluster with [`Router::adapter`] and a cluster
+//! adapter such as the `tornadio-redis` crate's, which joins node
+//! socket.io servers using `@socket.io/redis-adapter`.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -12,6 +12,7 @@ use redis::AsyncConnectionConfig;
 use redis::aio::{MultiplexedConnection, PubSubSink};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, timeout};
+use tracing::Instrument;
 
 use crate::shared::{Control, Outgoing, Shared};
 
@@ -60,16 +61,11 @@ pub(crate) fn start(shared: &Arc<Shared>) -> bool {
     let queue = shared.queue_rx.lock().ok().and_then(|mut q| q.take());
     let control = shared.control_rx.lock().ok().and_then(|mut c| c.take());
     if let (Some(queue), Some(control)) = (queue, control) {
-        runtime.spawn(publisher(
-            Arc::downgrade(shared),
-            shared.client.clone(),
-            queue,
-        ));
-        runtime.spawn(subscriber(
-            Arc::downgrade(shared),
-            shared.client.clone(),
-            control,
-        ));
+        let span = tracing::info_span!("redis_adapter", uid = %shared.uid);
+        let publishing = publisher(Arc::downgrade(shared), shared.client.clone(), queue);
+        runtime.spawn(publishing.instrument(span.clone()));
+        let subscribing = subscriber(Arc::downgrade(shared), shared.client.clone(), control);
+        runtime.spawn(subscribing.instrument(span));
     }
     true
 }
@@ -217,45 +213,57 @@ async fn subscriber(
         let Some(strong) = shared.upgrade() else {
             return;
         };
-        tracing::info!(uid = %strong.uid, "subscribed to Redis");
+        tracing::info!("subscribed to Redis");
         strong.subscribed.send_replace(true);
         drop(strong);
         backoff = Backoff::new();
-        loop {
-            tokio::select! {
-                message = stream.next() => {
-                    let Some(message) = message else {
-                        break;
-                    };
-                    let Some(strong) = shared.upgrade() else {
-                        return;
-                    };
-                    strong.dispatch(message.get_channel_name(), message.from_pattern(), message.get_payload_bytes());
-                }
-                request = control.recv() => {
-                    let Some(request) = request else {
-                        return;
-                    };
-                    let Some(strong) = shared.upgrade() else {
-                        return;
-                    };
-                    if let Err(error) = apply(&mut sink, &strong, request).await {
-                        tracing::warn!(%error, "Redis subscription failed");
-                        break;
-                    }
-                }
-                () = sleep(HEALTH_CHECK) => {
-                    let ping = timeout(REDIS_TIMEOUT, sink.ping::<redis::Value>()).await;
-                    if !matches!(ping, Ok(Ok(_))) {
-                        break;
-                    }
-                }
-            }
-        }
+        let gone = read(&shared, &mut sink, &mut stream, &mut control).await;
         if let Some(strong) = shared.upgrade() {
             strong.subscribed.send_replace(false);
         }
+        if gone {
+            return;
+        }
         tracing::warn!("lost the Redis subscriber connection; reconnecting");
+    }
+}
+
+/// Reads what other servers send and applies the adapter's subscription
+/// requests, until the connection fails (`false`) or the adapter is gone
+/// (`true`).
+async fn read(
+    shared: &Weak<Shared>,
+    sink: &mut PubSubSink,
+    stream: &mut redis::aio::PubSubStream,
+    control: &mut mpsc::UnboundedReceiver<Control>,
+) -> bool {
+    loop {
+        tokio::select! {
+            message = stream.next() => {
+                let Some(message) = message else {
+                    return false;
+                };
+                let Some(strong) = shared.upgrade() else {
+                    return true;
+                };
+                strong.dispatch(message.get_channel_name(), message.from_pattern(), message.get_payload_bytes());
+            }
+            request = control.recv() => {
+                let (Some(request), Some(strong)) = (request, shared.upgrade()) else {
+                    return true;
+                };
+                if let Err(error) = apply(sink, &strong, request).await {
+                    tracing::warn!(%error, "Redis subscription failed");
+                    return false;
+                }
+            }
+            () = sleep(HEALTH_CHECK) => {
+                let ping = timeout(REDIS_TIMEOUT, sink.ping::<redis::Value>()).await;
+                if !matches!(ping, Ok(Ok(_))) {
+                    return false;
+                }
+            }
+        }
     }
 }
 

@@ -13,7 +13,8 @@ use rand::Rng;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::{mpsc, watch};
 use tornadio::adapter::{
-    AckEvent, AdapterError, BroadcastAcks, LocalNamespace, ServerAck, ServerEvent, WeakNamespace,
+    AckEvent, AdapterError, BroadcastAcks, BroadcastOptions, LocalNamespace, ServerAck,
+    ServerEvent, WeakNamespace,
 };
 
 use crate::wire::{self, Channel, Channels, RequestKind, ResponseKind, kind};
@@ -199,16 +200,9 @@ impl Shared {
                 room,
                 close,
             } => {
-                let opts = tornadio::adapter::BroadcastOptions::new().rooms([sid]);
-                if ns.socket_ids(&opts).is_empty() {
-                    return;
+                if one_socket(&ns, kind, sid, room, close) {
+                    respond(wire::bare_response(&request_id));
                 }
-                match kind {
-                    kind::REMOTE_JOIN => ns.add_sockets(&opts, &[room]),
-                    kind::REMOTE_LEAVE => ns.del_sockets(&opts, &[room]),
-                    _ => ns.disconnect_sockets(&opts, close),
-                }
-                respond(wire::bare_response(&request_id));
             }
             RequestKind::Fetch { request_id, opts } => {
                 respond(wire::sockets_response(
@@ -220,12 +214,7 @@ impl Shared {
                 let (name, args) = packet.into_parts();
                 let mut event = ServerEvent::new(name, args);
                 if let Some(request_id) = request_id {
-                    let queue = self.queue.clone();
-                    let channel = self.channels.response(nsp);
-                    event = event.with_ack(ServerAck::new(move |value| {
-                        let payload = wire::server_ack_response(&request_id, &value);
-                        let _ = queue.try_send(Outgoing { channel, payload });
-                    }));
+                    event = event.with_ack(self.server_ack(nsp, request_id));
                 }
                 ns.server_event(event);
             }
@@ -243,6 +232,17 @@ impl Shared {
                 tracing::debug!(kind, "request of an unknown type ignored");
             }
         }
+    }
+
+    /// The answer to another server's server-side event: published once,
+    /// to the namespace's response channel.
+    fn server_ack(&self, nsp: &str, request_id: String) -> ServerAck {
+        let queue = self.queue.clone();
+        let channel = self.channels.response(nsp);
+        ServerAck::new(move |value| {
+            let payload = wire::server_ack_response(&request_id, &value);
+            let _ = queue.try_send(Outgoing { channel, payload });
+        })
     }
 
     /// Answers an acknowledged broadcast of another server: the client
@@ -348,6 +348,21 @@ impl Shared {
         });
         BroadcastAcks::from_stream(events)
     }
+}
+
+/// Old adapters' join, leave or disconnect of one socket by id: done if
+/// the socket is here (`true`: then it is answered).
+fn one_socket(ns: &LocalNamespace, kind: u64, sid: String, room: String, close: bool) -> bool {
+    let opts = BroadcastOptions::new().rooms([sid]);
+    if ns.socket_ids(&opts).is_empty() {
+        return false;
+    }
+    match kind {
+        kind::REMOTE_JOIN => ns.add_sockets(&opts, &[room]),
+        kind::REMOTE_LEAVE => ns.del_sockets(&opts, &[room]),
+        _ => ns.disconnect_sockets(&opts, close),
+    }
+    true
 }
 
 /// A request's answers as they come.

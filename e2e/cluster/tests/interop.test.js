@@ -245,4 +245,15 @@ describe('a node server and a tornadio server on one Redis', () => {
     const left = await timed('node fetchSockets after the disconnects', () => node.io.fetchSockets());
     assert.deepEqual(left, []);
   });
+
+  test('a node server that leaves is no longer waited for', async () => {
+    await node.close();
+    node = undefined;
+    await until(async () => (await redis.numsub('socket.io-request#/#')) === 1, 'node to unsubscribe');
+    const fetched = await tornadio.op('fetch');
+    assert.equal(fetched.error, undefined);
+    assert.ok(fetched.ms < PROMPT, `${fetched.ms} ms`);
+    const acked = await tornadio.op('server-emit', { event: 'hello', arg: '3', ack: 'true' });
+    assert.deepEqual([acked.responses, acked.error], [[], undefined]);
+  });
 });
