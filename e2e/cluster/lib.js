@@ -115,13 +115,14 @@ async function run(name, command, args, { ready, env } = {}) {
 async function startRedis() {
   const binary = need('redis-server', 'redis-server');
   const port = await freePort();
-  const proc = await run('redis', binary, [
+  const launch = () => run('redis', binary, [
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
   ]);
+  let proc = await launch();
   const url = `redis://127.0.0.1:${port}`;
   const client = createClient({ url });
   client.on('error', () => {});
-  await until(async () => {
+  const answering = () => until(async () => {
     try {
       if (!client.isOpen) await client.connect();
       return (await client.ping()) === 'PONG';
@@ -129,10 +130,20 @@ async function startRedis() {
       return false;
     }
   }, 'redis-server to answer');
+  await answering();
   return {
     url,
     port,
     client,
+    /** Kills the server, as a crash would. */
+    async kill() {
+      await proc.stop('SIGKILL');
+    },
+    /** Starts it again on the same port. */
+    async restart() {
+      proc = await launch();
+      await answering();
+    },
     /** Subscribers of a channel, as node's adapter counts servers. */
     async numsub(channel) {
       const reply = await client.sendCommand(['PUBSUB', 'NUMSUB', channel]);
