@@ -201,7 +201,7 @@ impl BroadcastOperator {
         };
         let packet = Packet::event(event, args);
         let timeout = self.timeout.unwrap_or(ns.settings.ack_timeout);
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = crate::engine::later(tokio::time::Instant::now(), timeout);
         let local = ns.local();
         let (mut acks, mut servers): (_, BoxFuture<'static, Result<usize, AdapterError>>) =
             if self.local {

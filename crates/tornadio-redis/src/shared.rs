@@ -330,7 +330,7 @@ impl Shared {
         timeout: Duration,
     ) -> BroadcastAcks {
         let pending = self.expect(request_id);
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let events = stream::unfold(pending, move |mut pending| async move {
             loop {
                 let answer = tokio::time::timeout_at(deadline, pending.receiver.recv()).await;
@@ -365,6 +365,14 @@ fn one_socket(ns: &LocalNamespace, kind: u64, sid: String, room: String, close: 
     true
 }
 
+/// When a wait of `timeout` (from configuration) ends; a year for absurd
+/// values rather than an overflow.
+fn deadline_after(timeout: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365))
+}
+
 /// A request's answers as they come.
 pub(crate) struct Pending {
     shared: Arc<Shared>,
@@ -379,7 +387,7 @@ impl Pending {
         expected: usize,
         timeout: Duration,
     ) -> Result<Vec<ResponseKind>, (AdapterError, Vec<ResponseKind>)> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let mut answers = Vec::with_capacity(expected);
         while answers.len() < expected {
             match tokio::time::timeout_at(deadline, self.receiver.recv()).await {
