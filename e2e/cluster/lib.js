@@ -201,14 +201,14 @@ async function startExample(name, args = []) {
  * 127.0.0.1: the same behaviour as cluster_node (rooms from auth.rooms,
  * `join` with ack) on `/` and `/chat`.
  */
-async function startNode(redisUrl, { requestsTimeout = 2000 } = {}) {
+async function startNode(redisUrl, { requestsTimeout = 2000, publishOnSpecificResponseChannel = false } = {}) {
   const pub = createClient({ url: redisUrl });
   const sub = pub.duplicate();
   for (const c of [pub, sub]) c.on('error', () => {});
   await Promise.all([pub.connect(), sub.connect()]);
   const httpServer = http.createServer();
   const io = new Server(httpServer);
-  io.adapter(createAdapter(pub, sub, { requestsTimeout }));
+  io.adapter(createAdapter(pub, sub, { requestsTimeout, publishOnSpecificResponseChannel }));
   const onConnection = (socket) => {
     for (const room of socket.handshake.auth.rooms || []) socket.join(room);
     socket.on('join', (room, ack) => {

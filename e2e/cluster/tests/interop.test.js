@@ -257,3 +257,28 @@ describe('a node server and a tornadio server on one Redis', () => {
     assert.deepEqual([acked.responses, acked.error], [[], undefined]);
   });
 });
+
+describe('a node server that answers on the requester\'s own channel', () => {
+  test('publishOnSpecificResponseChannel: both ways still answered at once', async () => {
+    const redis = await startRedis();
+    const tornadio = await startTornadio(redis.url, ['--request-timeout-ms', String(REQUESTS_TIMEOUT)]);
+    const node = await startNode(redis.url, { requestsTimeout: REQUESTS_TIMEOUT, publishOnSpecificResponseChannel: true });
+    try {
+      await until(async () => (await redis.numsub('socket.io-request#/#')) === 2, 'both subscribed');
+      const n = await client(node.url, { transports: ['websocket'] });
+      const t = await client(tornadio.url, { transports: ['websocket'] });
+      const fetched = await tornadio.op('fetch');
+      assert.equal(fetched.error, undefined);
+      assert.ok(fetched.ms < PROMPT, `${fetched.ms} ms`);
+      assert.deepEqual(fetched.sockets.map((s) => s.id).sort(), [n.id, t.id].sort());
+      const sockets = await timed('node fetchSockets (specific channel)', () => node.io.fetchSockets());
+      assert.deepEqual(sockets.map((s) => s.id).sort(), [n.id, t.id].sort());
+      n.disconnect();
+      t.disconnect();
+    } finally {
+      await node.close();
+      await tornadio.stop();
+      await redis.stop();
+    }
+  });
+});
