@@ -108,9 +108,20 @@
 //! answered within [`proto1_heartbeat_timeout`](Settings::proto1_heartbeat_timeout);
 //! polls answered `8::` after [`proto1_polling_duration`](Settings::proto1_polling_duration);
 //! a session no transport carries ends after [`proto1_close_timeout`](Settings::proto1_close_timeout).
+//!
+//! ## Several processes
+//!
+//! A router's broadcasts and the operations of [`BroadcastOperator`]
+//! (`fetch_sockets`, `sockets_join`, acknowledged broadcasts, server-side
+//! events...) go through its [`adapter`]: this process alone by default,
+//! every process of a cluster with [`Router::adapter`] and a cluster
+//! adapter such as the `tornadio-redis` crate's, which joins node
+//! socket.io servers using `@socket.io/redis-adapter`.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod adapter;
+mod args;
 mod connection;
 mod context;
 mod engine;
@@ -141,6 +152,6 @@ pub use protocol::packet::PacketError;
 pub use server::{BoundServer, SocketServer};
 pub use settings::{Settings, Transport, UnknownTransport};
 pub use socket::{
-    Ack, AckError, AckFuture, Args, BroadcastAckError, BroadcastOperator, Event, Io, Socket,
-    Sockets,
+    Ack, AckError, AckFuture, Args, BroadcastAckError, BroadcastOperator, Event, Io, RemoteSocket,
+    Socket, Sockets,
 };

@@ -14,6 +14,7 @@
 //! cargo run --example chatroom            # then open http://127.0.0.1:8001/,
 //!                                         # http://127.0.0.1:8001/v09
 //!                                         # and http://127.0.0.1:8001/current
+//! cargo run --example chatroom -- --port 8002 --redis redis://127.0.0.1:6379   # one room, two processes
 //! ```
 
 #[path = "../common/mod.rs"]
@@ -50,7 +51,7 @@ impl Connection for Participant {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let options = common::Options::from_args("chatroom");
+    let options = common::Options::from_args_with("chatroom", &[common::REDIS_FLAG]);
     common::init_logging();
 
     // The seed's chatroom protocols, plus jsonp-polling and htmlfile so that
@@ -63,7 +64,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Transport::JsonpPolling,
         Transport::HtmlFile,
     ]);
-    let chat = Router::new(|| Participant).settings(settings);
+    // With `--redis`, the room spans every process on that Redis.
+    let chat = common::with_redis(Router::new(|| Participant).settings(settings), &options).await?;
 
     // One page, three paths: it picks its client from the path it was loaded at.
     let page = include_str!("index.html");

@@ -175,6 +175,39 @@ fn usage(name: &str, flags: &[(&str, &str)]) -> String {
     )
 }
 
+/// The `--redis URL` flag of the examples that can run as a cluster.
+pub const REDIS_FLAG: (&str, &str) = (
+    "--redis",
+    "share rooms and broadcasts with every process on this Redis (key prefix socket.io), e.g. redis://127.0.0.1:6379",
+);
+
+/// With `--redis URL`, `router` shares its namespaces through Redis (key
+/// prefix `socket.io`, as node's adapter), once subscribed (or after 10 s
+/// of trying, reconnecting in the background).
+pub async fn with_redis(
+    router: tornadio::Router,
+    options: &Options,
+) -> Result<tornadio::Router, Box<dyn std::error::Error>> {
+    let Some(url) = options.flag("--redis") else {
+        return Ok(router);
+    };
+    let adapter = tornadio_redis::RedisAdapter::new(url)?.prefix("socket.io");
+    let router = router.adapter(adapter.clone());
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(10), adapter.ready());
+    if ready.await.is_err() {
+        tracing::warn!(
+            url,
+            "Redis is not reachable yet; serving, and reconnecting meanwhile"
+        );
+    }
+    tracing::info!(
+        url,
+        uid = adapter.uid(),
+        "sharing rooms and broadcasts through Redis"
+    );
+    Ok(router)
+}
+
 /// Logs to stderr, `info` by default, `RUST_LOG` to change it.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

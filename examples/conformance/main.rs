@@ -23,7 +23,9 @@
 //! `--ping-timeout-ms` and `--max-payload` change them. Protocol 1 keeps
 //! 0.9.17's clocks (heartbeats every 25 s, 60 s timeouts, 20 s polls);
 //! `--proto1-heartbeat-interval-ms` and `--proto1-heartbeat-timeout-ms`
-//! change the heartbeat's.
+//! change the heartbeat's. `--redis URL` (key prefix `socket.io`) makes
+//! rooms span every process on that Redis, node servers with
+//! `@socket.io/redis-adapter` included.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -139,6 +141,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "--proto1-heartbeat-timeout-ms",
                 "socket.io 0.9 heartbeat timeout, announced in whole seconds (default 60000)",
             ),
+            common::REDIS_FLAG,
         ],
     );
     common::init_logging();
@@ -170,6 +173,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let socketio = Router::new(|| Conformance)
         .namespace("/custom", || Conformance)
         .settings(settings);
+    // With `--redis`, rooms (`join`, `to`) span every process on that Redis.
+    let socketio = common::with_redis(socketio, &options).await?;
     let app = axum::Router::new().merge(engine).merge(socketio);
     common::serve(app, &options).await
 }

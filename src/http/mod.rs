@@ -18,6 +18,7 @@ use regex::Regex;
 pub use engine_router::EngineRouter;
 
 use crate::Refused;
+use crate::adapter::{Adapter, ServerEvent};
 use crate::connection::{Connection, OpenInfo};
 use crate::engine::{EngineCore, EngineService};
 use crate::error::Reject;
@@ -26,7 +27,7 @@ use crate::proto1;
 use crate::settings::Settings;
 use crate::socket::client::ClientFactory;
 use crate::socket::namespace::{self, Factory, Middleware};
-use crate::socket::{Io, Sockets};
+use crate::socket::{Cluster, Io, Sockets};
 
 /// Serves Socket.IO at one resource, to every client generation:
 /// TornadIO's `get_router(MyConnection, settings, resource, extra_re,
@@ -89,6 +90,7 @@ struct Config {
     namespaces: Vec<(String, Factory)>,
     dynamic: Vec<(Regex, Factory)>,
     middleware: Vec<Middleware>,
+    cluster: Cluster,
 }
 
 /// A router built from its configuration.
@@ -133,6 +135,7 @@ impl Router {
             namespaces: vec![("/".to_owned(), namespace::factory(factory))],
             dynamic: Vec::new(),
             middleware: Vec::new(),
+            cluster: Cluster::default(),
         })
     }
 
@@ -148,7 +151,9 @@ impl Router {
             config.namespaces.clone(),
             config.dynamic.clone(),
             config.middleware.clone(),
+            config.cluster.clone(),
         );
+        io.init_adapter();
         let root = io
             .namespace("/")
             .unwrap_or_else(|| unreachable!("every router serves `/`"));
@@ -284,6 +289,54 @@ impl Router {
     {
         let middleware: Middleware = Arc::new(middleware);
         self.rebuilt(|c| c.middleware.push(middleware))
+    }
+
+    /// Shares the router's namespaces with other server processes through
+    /// `adapter` (node's `io.adapter(..)`): broadcasts and the operations of
+    /// [`BroadcastOperator`](crate::BroadcastOperator) then reach the
+    /// sockets of every server. The default, [`LocalAdapter`](crate::adapter::LocalAdapter),
+    /// keeps everything in this process. One adapter value serves one
+    /// router.
+    ///
+    /// ```no_run
+    /// # use tornadio::{Router, Connection, Socket, Message};
+    /// # struct Chat;
+    /// # impl Connection for Chat { async fn on_message(&mut self, _: &Socket, _: Message) {} }
+    /// # fn cluster_adapter() -> tornadio::adapter::LocalAdapter { tornadio::adapter::LocalAdapter }
+    /// // e.g. tornadio_redis::RedisAdapter::new("redis://127.0.0.1:6379")?
+    /// let router = Router::new(|| Chat).adapter(cluster_adapter());
+    /// ```
+    pub fn adapter(self, adapter: impl Adapter) -> Router {
+        let adapter: Arc<dyn Adapter> = Arc::new(adapter);
+        self.rebuilt(|c| c.cluster.adapter = adapter)
+    }
+
+    /// Handles the events other servers send to namespace `name` (node's
+    /// `io.of(name).on(event, ..)` for `serverSideEmit`). The handler runs
+    /// in the adapter's task: keep it short, spawn for longer work. An
+    /// event that wants an answer carries a [`ServerAck`](crate::adapter::ServerAck).
+    ///
+    /// ```
+    /// # use tornadio::{Router, Connection, Socket, Message};
+    /// # struct Chat;
+    /// # impl Connection for Chat { async fn on_message(&mut self, _: &Socket, _: Message) {} }
+    /// let router = Router::new(|| Chat).on_server_event("/", |mut event| {
+    ///     if event.name() == "ping" {
+    ///         if let Some(ack) = event.take_ack() {
+    ///             let _ = ack.send(&"pong");
+    ///         }
+    ///     }
+    /// });
+    /// ```
+    pub fn on_server_event<F>(self, name: &str, handler: F) -> Router
+    where
+        F: Fn(ServerEvent) + Send + Sync + 'static,
+    {
+        let name = name.to_owned();
+        let handler: namespace::ServerEventHandler = Arc::new(handler);
+        self.rebuilt(|c| {
+            c.cluster.server_events.insert(name, handler);
+        })
     }
 
     /// The router's settings.

@@ -306,6 +306,9 @@ impl Client {
             Arc::clone(&handshake),
             wire,
         );
+        if let Some(auth) = &auth {
+            socket.set_auth(auth.clone());
+        }
         let info = OpenInfo {
             handshake,
             extra: None,

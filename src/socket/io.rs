@@ -6,8 +6,9 @@ use std::sync::{Arc, RwLock, Weak};
 
 use regex::Regex;
 
-use super::namespace::{Factory, Middleware, Namespace};
+use super::namespace::{Factory, Middleware, Namespace, ServerEventHandler};
 use super::{BroadcastOperator, Socket};
+use crate::adapter::{Adapter, LocalAdapter};
 use crate::message::Outgoing;
 use crate::settings::Settings;
 
@@ -17,6 +18,25 @@ pub(crate) struct IoInner {
     namespaces: RwLock<HashMap<Arc<str>, Arc<Namespace>>>,
     dynamic: Vec<(Regex, Factory)>,
     pub(crate) middleware: Vec<Middleware>,
+    adapter: Arc<dyn Adapter>,
+    server_events: HashMap<String, ServerEventHandler>,
+}
+
+/// How a router's namespaces reach other servers: the adapter, and the
+/// handlers of events other servers send, by namespace.
+#[derive(Clone)]
+pub(crate) struct Cluster {
+    pub(crate) adapter: Arc<dyn Adapter>,
+    pub(crate) server_events: HashMap<String, ServerEventHandler>,
+}
+
+impl Default for Cluster {
+    fn default() -> Cluster {
+        Cluster {
+            adapter: Arc::new(LocalAdapter),
+            server_events: HashMap::new(),
+        }
+    }
 }
 
 /// A cheap, cloneable handle on a router's namespaces, usable from
@@ -49,20 +69,26 @@ impl Io {
         namespaces: Vec<(String, Factory)>,
         dynamic: Vec<(Regex, Factory)>,
         middleware: Vec<Middleware>,
+        cluster: Cluster,
     ) -> Io {
+        let Cluster {
+            adapter,
+            server_events,
+        } = cluster;
         let inner = Arc::new_cyclic(|weak: &Weak<IoInner>| {
             let map = namespaces
                 .into_iter()
                 .map(|(name, factory)| {
-                    let name: Arc<str> = Arc::from(name.as_str());
                     let ns = Namespace::new(
-                        Arc::clone(&name),
+                        Arc::from(name.as_str()),
                         factory,
                         Arc::clone(&settings),
                         false,
                         weak.clone(),
+                        Arc::clone(&adapter),
+                        server_events.get(&name).cloned(),
                     );
-                    (name, Arc::new(ns))
+                    (Arc::from(name.as_str()), Arc::new(ns))
                 })
                 .collect();
             IoInner {
@@ -70,9 +96,27 @@ impl Io {
                 namespaces: RwLock::new(map),
                 dynamic,
                 middleware,
+                adapter,
+                server_events,
             }
         });
         Io { inner }
+    }
+
+    /// Tells the adapter of every declared namespace (once the router is
+    /// built).
+    pub(crate) fn init_adapter(&self) {
+        let namespaces: Vec<Arc<Namespace>> = self
+            .inner
+            .namespaces
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for ns in namespaces {
+            self.inner.adapter.init(&ns.local());
+        }
     }
 
     pub(crate) fn from_weak(weak: &Weak<IoInner>) -> Io {
@@ -84,6 +128,7 @@ impl Io {
                 Vec::new(),
                 Vec::new(),
                 Vec::new(),
+                Cluster::default(),
             ),
         }
     }
@@ -114,20 +159,29 @@ impl Io {
             .namespaces
             .write()
             .unwrap_or_else(|e| e.into_inner());
+        let mut created = false;
         let ns = map.entry(Arc::from(name)).or_insert_with(|| {
+            created = true;
             Arc::new(Namespace::new(
                 Arc::from(name),
                 Arc::clone(factory),
                 Arc::clone(&self.inner.settings),
                 true,
                 Arc::downgrade(&self.inner),
+                Arc::clone(&self.inner.adapter),
+                self.inner.server_events.get(name).cloned(),
             ))
         });
-        Some(Arc::clone(ns))
+        let ns = Arc::clone(ns);
+        drop(map);
+        if created {
+            self.inner.adapter.init(&ns.local());
+        }
+        Some(ns)
     }
 
     /// Drops a dynamic namespace that has no socket left.
-    pub(crate) fn forget_if_empty(&self, ns: &Namespace) {
+    pub(crate) fn forget_if_empty(&self, ns: &Arc<Namespace>) {
         if !ns.dynamic {
             return;
         }
@@ -136,8 +190,11 @@ impl Io {
             .namespaces
             .write()
             .unwrap_or_else(|e| e.into_inner());
-        if ns.len() == 0 {
+        let listed = map.get(&*ns.name).is_some_and(|m| Arc::ptr_eq(m, ns));
+        if listed && ns.len() == 0 {
             map.remove(&*ns.name);
+            drop(map);
+            self.inner.adapter.close(&ns.local());
         }
     }
 
@@ -167,8 +224,11 @@ impl Io {
     }
 }
 
-/// The live sockets of one namespace: count them, look one up, broadcast
-/// messages to all. The 0.6 API's view; [`BroadcastOperator`] does more.
+/// The live sockets of one namespace on this server: count them, look one
+/// up, broadcast messages to all. The 0.6 API's view; [`BroadcastOperator`]
+/// does more. With a cluster adapter ([`Router::adapter`](crate::Router::adapter))
+/// [`broadcast`](Self::broadcast) and [`broadcast_except`](Self::broadcast_except)
+/// reach the sockets of every server; the rest stays local.
 ///
 /// A socket is listed from just before [`on_open`](crate::Connection::on_open)
 /// until just before [`on_close`](crate::Connection::on_close).
@@ -211,9 +271,10 @@ impl Sockets {
         self.ns.ids()
     }
 
-    /// Sends a message to every live socket: a message to 0.6 clients, a
-    /// `message` event to current ones. Encoded once per client generation.
-    /// Sockets whose queue is full are closed (see [`Socket::send`]).
+    /// Sends a message to every live socket (of every server, with a
+    /// cluster adapter): a message to 0.6 clients, a `message` event to
+    /// current ones. Encoded once per client generation. Sockets whose
+    /// queue is full are closed (see [`Socket::send`]).
     pub fn broadcast(&self, message: impl Into<Outgoing>) {
         BroadcastOperator::new(Arc::clone(&self.ns)).send(message);
     }
@@ -230,8 +291,10 @@ impl Sockets {
         self.ns.all_rooms()
     }
 
-    /// Closes every live socket (each gets its `on_close`).
+    /// Closes every live socket of this server (each gets its `on_close`).
     pub fn close_all(&self) {
-        BroadcastOperator::new(Arc::clone(&self.ns)).disconnect();
+        BroadcastOperator::new(Arc::clone(&self.ns))
+            .local()
+            .disconnect();
     }
 }

@@ -5,8 +5,8 @@
 //! packets to its client's wire (an Engine.IO session, a protocol-1
 //! session, a 0.6 session).
 
-mod args;
 pub(crate) mod client;
+mod cluster;
 pub(crate) mod encode;
 mod event;
 mod io;
@@ -16,13 +16,15 @@ mod operators;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
-pub use args::Args;
+pub use crate::args::Args;
+pub use cluster::RemoteSocket;
 pub use event::{Ack, AckError, AckFuture, Event};
+pub(crate) use io::Cluster;
 pub use io::{Io, Sockets};
 pub use operators::{BroadcastAckError, BroadcastOperator};
 
@@ -71,6 +73,8 @@ pub(crate) struct SocketInner {
     pending: Mutex<Vec<Frame>>,
     /// Acknowledgements the client owes, by id.
     acks: Mutex<HashMap<u64, oneshot::Sender<Args>>>,
+    /// The `auth` payload the client connected with, if any.
+    auth: OnceLock<serde_json::Value>,
 }
 
 /// A cheap, cloneable handle on one client's connection to one namespace:
@@ -115,6 +119,7 @@ impl Socket {
                 state: AtomicU8::new(state),
                 pending: Mutex::new(Vec::new()),
                 acks: Mutex::new(HashMap::new()),
+                auth: OnceLock::new(),
             }),
         }
     }
@@ -381,6 +386,16 @@ impl Socket {
     /// The server handle, to reach any namespace from here.
     pub fn io(&self) -> Io {
         self.inner.ns.io()
+    }
+
+    /// The `auth` payload the client connected with.
+    pub(crate) fn auth(&self) -> Option<&serde_json::Value> {
+        self.inner.auth.get()
+    }
+
+    /// Records the `auth` payload (once, when the socket connects).
+    pub(crate) fn set_auth(&self, auth: serde_json::Value) {
+        let _ = self.inner.auth.set(auth);
     }
 
     /// The 0.6 session behind this socket, if it is one.

@@ -9,6 +9,7 @@ use futures_util::future::BoxFuture;
 
 use super::io::IoInner;
 use super::{Event, Io, Socket};
+use crate::adapter::{Adapter, BroadcastOptions, LocalNamespace, ServerEvent};
 use crate::connection::{Connection, OpenInfo};
 use crate::message::Message;
 use crate::settings::Settings;
@@ -81,14 +82,9 @@ struct Members {
     rooms: HashMap<Arc<str>, HashSet<Arc<str>>>,
 }
 
-/// Which sockets of a namespace a broadcast or an operation reaches.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Selector {
-    /// Sockets in any of these rooms; every socket when empty.
-    pub(crate) rooms: Vec<Arc<str>>,
-    /// Minus the sockets in any of these rooms.
-    pub(crate) except: Vec<Arc<str>>,
-}
+/// What the application does with events from other servers of a
+/// namespace ([`Router::on_server_event`](crate::Router::on_server_event)).
+pub(crate) type ServerEventHandler = Arc<dyn Fn(ServerEvent) + Send + Sync>;
 
 impl std::fmt::Debug for Namespace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -107,6 +103,9 @@ pub(crate) struct Namespace {
     io: Weak<IoInner>,
     members: RwLock<Members>,
     next_ack: AtomicU64,
+    /// How broadcasts and operations reach other servers.
+    pub(crate) adapter: Arc<dyn Adapter>,
+    pub(crate) server_events: Option<ServerEventHandler>,
 }
 
 impl Namespace {
@@ -116,6 +115,8 @@ impl Namespace {
         settings: Arc<Settings>,
         dynamic: bool,
         io: Weak<IoInner>,
+        adapter: Arc<dyn Adapter>,
+        server_events: Option<ServerEventHandler>,
     ) -> Namespace {
         Namespace {
             name,
@@ -125,7 +126,14 @@ impl Namespace {
             io,
             members: RwLock::new(Members::default()),
             next_ack: AtomicU64::new(0),
+            adapter,
+            server_events,
         }
+    }
+
+    /// This namespace as adapters see it.
+    pub(crate) fn local(self: &Arc<Self>) -> LocalNamespace {
+        LocalNamespace::new(Arc::clone(self) as Arc<dyn crate::adapter::LocalOps>)
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Members> {
@@ -249,17 +257,20 @@ impl Namespace {
             .collect()
     }
 
-    /// The sockets a selector reaches, minus the ids in `except_ids`.
-    pub(crate) fn select(&self, selector: &Selector, except_ids: &[Arc<str>]) -> Vec<Socket> {
+    /// The sockets `opts` selects. A name in `except` leaves out the
+    /// sockets in that room and the socket with that id.
+    pub(crate) fn select(&self, opts: &BroadcastOptions) -> Vec<Socket> {
         let members = self.read();
         let excluded = |id: &str| {
-            except_ids.iter().any(|e| &**e == id)
-                || selector
-                    .except
-                    .iter()
-                    .any(|room| members.rooms.get(room).is_some_and(|set| set.contains(id)))
+            opts.except.iter().any(|room| {
+                room == id
+                    || members
+                        .rooms
+                        .get(room.as_str())
+                        .is_some_and(|set| set.contains(id))
+            })
         };
-        if selector.rooms.is_empty() {
+        if opts.rooms.is_empty() {
             return members
                 .sockets
                 .iter()
@@ -269,8 +280,8 @@ impl Namespace {
         }
         let mut seen = HashSet::new();
         let mut out = Vec::new();
-        for room in &selector.rooms {
-            let Some(set) = members.rooms.get(room) else {
+        for room in &opts.rooms {
+            let Some(set) = members.rooms.get(room.as_str()) else {
                 continue;
             };
             for id in set {
