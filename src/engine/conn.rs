@@ -6,16 +6,16 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 use tokio::sync::{Notify, mpsc};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 use super::Inbound;
 use crate::DisconnectReason;
 use crate::protocol::engine::{BinaryMode, Outgoing, Version};
+use crate::ws::Text;
 
 /// One packet waiting for a transport: text (the whole packet, type digit
 /// included) or a binary message. Cheap to clone: a broadcast shares one.
-pub(crate) type Frame = Outgoing<Utf8Bytes>;
+pub(crate) type Frame = Outgoing<Text>;
 
 /// Which transport carries the session's output now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,12 +328,12 @@ fn frame_len(frame: &Frame) -> usize {
 
 /// A text frame from a `String` without copying it.
 pub(crate) fn text(packet: String) -> Frame {
-    Outgoing::Text(Utf8Bytes::from(packet))
+    Outgoing::Text(Text::from(packet))
 }
 
 /// A static text frame (`2`, `3`, `6`...).
 pub(crate) fn control(packet: &'static str) -> Frame {
-    Outgoing::Text(Utf8Bytes::from_static(packet))
+    Outgoing::Text(Text::from_static(packet))
 }
 
 /// A binary frame.

@@ -301,7 +301,7 @@ fn upgrade<F: StartUpper>(
         tracing::warn!(session = %conn.sid, "second websocket for a session; closing it");
         context::spawn(context::of(&parts), async move {
             if let Some(mut ws) = crate::ws::accept(on_upgrade, 1024).await {
-                let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
+                let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(1000)).await;
             }
         });
         return Ok(crate::ws::accept_response(&key));

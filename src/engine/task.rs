@@ -7,12 +7,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use super::conn::{Frame, control};
 use super::heartbeat::{Beat, Heartbeat};
@@ -20,6 +16,7 @@ use super::{Conn, Data, Flow, Inbound, Registry, Shortcut, Upper, WsStream};
 use crate::DisconnectReason;
 use crate::protocol::engine::{self, BinaryMode, Outgoing, Packet, Version};
 use crate::settings::Settings;
+use crate::ws::{self, Payload};
 
 /// Packets that may wait while a callback runs before the client is held
 /// back.
@@ -37,7 +34,7 @@ pub(crate) struct Task {
     /// binary.
     ws: Option<(WsStream, BinaryMode)>,
     /// The close code the WebSocket gets when the session ends.
-    close_code: CloseCode,
+    close_code: u16,
     /// What arrived while a callback ran, to handle after it.
     backlog: VecDeque<Incoming>,
 }
@@ -56,7 +53,7 @@ impl Task {
             registry,
             inbox,
             ws: None,
-            close_code: CloseCode::Normal,
+            close_code: 1000,
             backlog: VecDeque::new(),
         }
     }
@@ -162,10 +159,13 @@ impl Task {
             Incoming::Packet(packet) => self.on_packet(heartbeat, packet),
             Incoming::Close(reason) => Flow::Close(reason),
             Incoming::TooBig => {
-                self.close_code = CloseCode::Size;
+                self.close_code = 1009;
                 Flow::Close(DisconnectReason::ParseError)
             }
-            Incoming::Nothing => Flow::Continue,
+            Incoming::Violation(code) => {
+                self.close_code = code;
+                Flow::Close(DisconnectReason::ParseError)
+            }
             Incoming::Upgraded(ws, mode) => {
                 tracing::debug!("upgraded to websocket");
                 self.ws = Some((*ws, mode));
@@ -279,12 +279,12 @@ impl Task {
             return Ok(());
         }
         let version = self.conn.version;
-        let write = async {
-            for frame in frames {
-                ws.feed(ws_message(frame, version, *mode)).await?;
-            }
-            ws.flush().await
-        };
+        let mode = *mode;
+        let payloads: Vec<Payload> = frames
+            .into_iter()
+            .map(|frame| ws_payload(frame, version, mode))
+            .collect();
+        let write = ws.send(&payloads);
         tokio::select! {
             written = write => written.map_err(|error| {
                 tracing::debug!(%error, "websocket write failed");
@@ -309,15 +309,13 @@ impl Task {
             let code = self.close_code;
             let goodbye = async {
                 if !gone {
-                    for frame in frames {
-                        ws.feed(ws_message(frame, version, mode)).await?;
-                    }
+                    let payloads: Vec<Payload> = frames
+                        .into_iter()
+                        .map(|frame| ws_payload(frame, version, mode))
+                        .collect();
+                    ws.send(&payloads).await?;
                 }
-                ws.close(Some(CloseFrame {
-                    code,
-                    reason: "".into(),
-                }))
-                .await
+                ws.close(code).await
             };
             let _ = tokio::time::timeout(CLOSE_GRACE, goodbye).await;
         }
@@ -330,8 +328,8 @@ enum Read {
     Close(DisconnectReason),
     /// A message over the size limit: closed with code 1009, as node does.
     TooBig,
-    /// A control frame: nothing for the session.
-    Nothing,
+    /// A broken frame: closed with this code.
+    Violation(u16),
 }
 
 /// Something for the session from its client or its carriers, in the order
@@ -340,7 +338,7 @@ enum Incoming {
     Packet(Packet),
     Close(DisconnectReason),
     TooBig,
-    Nothing,
+    Violation(u16),
     Upgraded(Box<WsStream>, BinaryMode),
 }
 
@@ -350,7 +348,7 @@ impl From<Read> for Incoming {
             Read::Packet(packet) => Incoming::Packet(packet),
             Read::Close(reason) => Incoming::Close(reason),
             Read::TooBig => Incoming::TooBig,
-            Read::Nothing => Incoming::Nothing,
+            Read::Violation(code) => Incoming::Violation(code),
         }
     }
 }
@@ -372,19 +370,18 @@ async fn next_frame(ws: &mut Option<(WsStream, BinaryMode)>, version: Version) -
         return std::future::pending().await;
     };
     let decoded = match stream.next().await {
-        Some(Ok(WsMessage::Text(text))) => engine::decode_text(&text, version),
-        Some(Ok(WsMessage::Binary(data))) => engine::decode_binary_frame(data, version),
-        Some(Ok(WsMessage::Close(_))) | None => {
+        Some(Ok(ws::Message::Text(text))) => engine::decode_text(&text, version),
+        Some(Ok(ws::Message::Binary(data))) => engine::decode_binary_frame(data, version),
+        Some(Ok(ws::Message::Close(_))) | None => {
             return Read::Close(DisconnectReason::TransportClose);
         }
-        Some(Ok(_)) => return Read::Nothing,
-        Some(Err(error)) if crate::ws::is_too_big(&error) => {
-            tracing::warn!(%error, "websocket message over max_payload; closing");
+        Some(Err(ws::Error::Violation(ws::Violation::TooBig))) => {
+            tracing::warn!("websocket message over max_payload; closing");
             return Read::TooBig;
         }
-        Some(Err(error)) if crate::ws::is_violation(&error) => {
-            tracing::warn!(%error, "websocket protocol violation; closing");
-            return Read::Close(DisconnectReason::ParseError);
+        Some(Err(ws::Error::Violation(violation))) => {
+            tracing::warn!(%violation, "closing");
+            return Read::Violation(violation.close_code());
         }
         Some(Err(error)) => {
             tracing::debug!(%error, "websocket ended");
@@ -401,17 +398,17 @@ async fn next_frame(ws: &mut Option<(WsStream, BinaryMode)>, version: Version) -
 }
 
 /// One queued packet as a WebSocket message for this session.
-pub(crate) fn ws_message(frame: Frame, version: Version, mode: BinaryMode) -> WsMessage {
+pub(crate) fn ws_payload(frame: Frame, version: Version, mode: BinaryMode) -> Payload {
     match frame {
-        Outgoing::Text(text) => WsMessage::Text(text),
+        Outgoing::Text(text) => Payload::Text(text),
         Outgoing::Binary(data) => match (mode, version) {
             (BinaryMode::Base64, _) => {
                 let mut text = String::with_capacity(data.len() * 4 / 3 + 4);
                 engine::binary_as_text(&data, version, &mut text);
-                WsMessage::text(text)
+                Payload::OwnedText(text)
             }
-            (BinaryMode::Native, Version::V4) => WsMessage::Binary(data),
-            (BinaryMode::Native, Version::V3) => WsMessage::Binary(engine::binary_frame_v3(&data)),
+            (BinaryMode::Native, Version::V4) => Payload::Binary(data),
+            (BinaryMode::Native, Version::V3) => Payload::Binary(engine::binary_frame_v3(&data)),
         },
     }
 }

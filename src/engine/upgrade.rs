@@ -8,11 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-
 use super::{Conn, Inbound, WsStream};
 use crate::protocol::engine::{self, BinaryMode, Packet};
+use crate::ws;
 
 /// Runs one probe to its end: handed to the session, or closed.
 pub(crate) async fn probe(conn: Arc<Conn>, ws: WsStream, mode: BinaryMode, timeout: Duration) {
@@ -51,20 +49,20 @@ async fn exchange(conn: &Conn, mut ws: WsStream) -> Option<WsStream> {
     loop {
         let message = ws.next().await?.ok()?;
         let packet = match message {
-            WsMessage::Text(text) => engine::decode_text(&text, version).ok(),
-            WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
+            ws::Message::Text(text) => engine::decode_text(&text, version).ok(),
             _ => None,
         };
         match packet {
             Some(Packet::Ping(data)) if data == "probe" && !probed => {
-                ws.send(WsMessage::text("3probe")).await.ok()?;
+                let answer = [ws::Payload::Text(ws::Text::from_static("3probe"))];
+                ws.send(&answer).await.ok()?;
                 probed = true;
                 conn.probing();
             }
             Some(Packet::Upgrade) if probed => return Some(ws),
             other => {
                 tracing::warn!(session = %conn.sid, ?other, "unexpected packet on a probe; upgrade aborted");
-                let _ = ws.close(None).await;
+                let _ = ws.close(1000).await;
                 return None;
             }
         }

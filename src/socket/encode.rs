@@ -3,8 +3,8 @@
 
 use std::cell::OnceCell;
 
+use crate::ws::Text as Utf8Bytes;
 use serde_json::Value;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::engine::conn::{self, Frame};
 use crate::message::Message;

@@ -171,6 +171,10 @@ async fn a_session_does_not_expire_while_a_get_waits() {
         .send(h.addr())
         .await;
     assert_eq!(echo.messages(), ["still here"]);
+    assert!(matches!(
+        h.event().await,
+        crate::common::Event::Message { .. }
+    ));
     h.quiet();
 }
 

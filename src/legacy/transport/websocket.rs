@@ -6,11 +6,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use futures_util::future::BoxFuture;
-use futures_util::{SinkExt, StreamExt};
 use http::{Method, Request, Response};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Error as WsError;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use super::Carrier;
 use crate::DisconnectReason;
@@ -18,6 +14,7 @@ use crate::error::Reject;
 use crate::legacy::session::Session;
 use crate::legacy::{Core, Route};
 use crate::protocol::legacy;
+use crate::ws;
 
 /// How long a closing session's last output and close frame may take to go
 /// out: a client that does not read must not hold its connection open.
@@ -61,7 +58,7 @@ impl Carrier for WebSocket {
 }
 
 /// Moves payloads both ways until either side ends.
-async fn carry<S>(session: &Arc<Session>, mut ws: WebSocketStream<S>)
+async fn carry<S>(session: &Arc<Session>, mut ws: ws::Ws<S>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -85,8 +82,9 @@ where
                     // A client that does not read blocks this write; the
                     // session then closes (its queue fills, or its heartbeat
                     // goes unanswered) and must not wait on it.
+                    let payload = [ws::Payload::OwnedText(payload)];
                     let sent = tokio::select! {
-                        sent = ws.send(WsMessage::text(payload)) => sent.is_ok(),
+                        sent = ws.send(&payload) => sent.is_ok(),
                         () = session.closing() => false,
                     };
                     if !sent {
@@ -94,7 +92,7 @@ where
                     }
                 }
                 None => {
-                    let _ = tokio::time::timeout(CLOSE_GRACE, ws.close(None)).await;
+                    let _ = tokio::time::timeout(CLOSE_GRACE, ws.close(1000)).await;
                     return;
                 }
             },
@@ -107,9 +105,9 @@ where
         session.outbox.close();
         let farewell = async {
             if let Some(payload) = session.outbox.take() {
-                ws.send(WsMessage::text(payload)).await?;
+                ws.send(&[ws::Payload::OwnedText(payload)]).await?;
             }
-            ws.close(None).await
+            ws.close(1000).await
         };
         let _ = tokio::time::timeout(CLOSE_GRACE, farewell).await;
     }
@@ -117,18 +115,15 @@ where
 
 /// Hands one read from the client to the session; `false` when the
 /// connection is done (it ended, or the client broke the protocol).
-async fn receive(session: &Session, incoming: Option<Result<WsMessage, WsError>>) -> bool {
+async fn receive(session: &Session, incoming: Option<Result<ws::Message, ws::Error>>) -> bool {
     let violation = match incoming {
-        Some(Ok(WsMessage::Text(text))) => match legacy::decode(text.as_str()) {
+        Some(Ok(ws::Message::Text(text))) => match legacy::decode(text.as_str()) {
             Ok(frames) => return session.deliver(frames).await,
             Err(error) => format!("malformed message: {error}"),
         },
-        Some(Ok(WsMessage::Binary(_))) => "binary message on a text protocol".to_owned(),
-        Some(Ok(WsMessage::Close(_))) | None => return false,
-        Some(Ok(_)) => return true,
-        Some(Err(error)) if crate::ws::is_violation(&error) => {
-            format!("websocket protocol violation: {error}")
-        }
+        Some(Ok(ws::Message::Binary(_))) => "binary message on a text protocol".to_owned(),
+        Some(Ok(ws::Message::Close(_))) | None => return false,
+        Some(Err(ws::Error::Violation(violation))) => violation.to_string(),
         Some(Err(error)) => {
             tracing::debug!(session = %session.id, %error, "websocket ended");
             return false;
@@ -143,14 +138,13 @@ async fn receive(session: &Session, incoming: Option<Result<WsMessage, WsError>>
 mod tests {
     use super::*;
     use crate::Transport;
-    use tokio_tungstenite::tungstenite::protocol::Role;
 
     /// A client that stops reading blocks the server's writes; closing its
     /// session must still end the connection, not leave it waiting forever.
     #[tokio::test]
     async fn a_client_that_does_not_read_cannot_hold_a_closing_session() {
         let (server_side, _client_side) = tokio::io::duplex(64);
-        let ws = WebSocketStream::from_raw_socket(server_side, Role::Server, None).await;
+        let ws = ws::Ws::new(server_side, 1 << 20);
         let (session, _inbox) = Session::new(Transport::WebSocket, 1 << 20, None);
         let session = Arc::new(session);
         // Far more than the pipe holds: the write blocks.

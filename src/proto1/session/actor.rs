@@ -7,9 +7,9 @@
 
 use std::sync::Arc;
 
+use crate::ws::Text as Utf8Bytes;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 use super::endpoints::Endpoints;

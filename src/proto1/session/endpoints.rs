@@ -10,10 +10,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::ws::Text as Utf8Bytes;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::{PushError, Session};
 use crate::connection::{Handshake, OpenInfo, Protocol};

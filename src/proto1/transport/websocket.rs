@@ -8,14 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ws::{self, Payload, Text as Utf8Bytes};
 use axum::body::Body;
-use futures_util::{SinkExt, StreamExt};
 use http::{Request, Response};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Error as WsError;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
-use tokio_tungstenite::tungstenite::error::ProtocolError;
 
 use super::UNKNOWN_SESSION;
 use crate::error::Reject;
@@ -50,8 +45,9 @@ pub(super) async fn serve(
         crate::context::spawn(context, async move {
             if let Some(mut ws) = crate::ws::accept(upgrade, max).await {
                 let goodbye = async {
-                    ws.send(WsMessage::text(UNKNOWN_SESSION)).await?;
-                    ws.close(None).await
+                    ws.send(&[Payload::Text(Utf8Bytes::from_static(UNKNOWN_SESSION))])
+                        .await?;
+                    ws.close(1000).await
                 };
                 let _ = tokio::time::timeout(CLOSE_GRACE, goodbye).await;
             }
@@ -73,7 +69,7 @@ pub(super) async fn serve(
 }
 
 /// Moves packets both ways until either side ends.
-async fn carry<S>(session: &Arc<Session>, mut ws: WebSocketStream<S>, _carrying: CarryGuard)
+async fn carry<S>(session: &Arc<Session>, mut ws: ws::Ws<S>, _carrying: CarryGuard)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -95,7 +91,7 @@ where
                     }
                 }
                 None => {
-                    let _ = tokio::time::timeout(CLOSE_GRACE, ws.close(None)).await;
+                    let _ = tokio::time::timeout(CLOSE_GRACE, ws.close(1000)).await;
                     return;
                 }
             },
@@ -106,12 +102,10 @@ where
         // takes it promptly.
         let farewell = async {
             while let Some(packets) = session.outbox.next().await {
-                for packet in packets {
-                    ws.feed(WsMessage::Text(packet)).await?;
-                }
-                ws.flush().await?;
+                let payloads: Vec<Payload> = packets.into_iter().map(Payload::Text).collect();
+                ws.send(&payloads).await?;
             }
-            ws.close(None).await
+            ws.close(1000).await
         };
         let _ = tokio::time::timeout(CLOSE_GRACE, farewell).await;
     }
@@ -119,16 +113,12 @@ where
 
 /// Writes packets, one message each. A client that does not read blocks
 /// this write; once the session closes it gets a grace, not forever.
-async fn send<S>(session: &Session, ws: &mut WebSocketStream<S>, packets: Vec<Utf8Bytes>) -> bool
+async fn send<S>(session: &Session, ws: &mut ws::Ws<S>, packets: Vec<Utf8Bytes>) -> bool
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let write = async {
-        for packet in packets {
-            ws.feed(WsMessage::Text(packet)).await?;
-        }
-        ws.flush().await
-    };
+    let payloads: Vec<Payload> = packets.into_iter().map(Payload::Text).collect();
+    let write = ws.send(&payloads);
     let give_up = async {
         session.closing().await;
         tokio::time::sleep(CLOSE_GRACE).await;
@@ -141,20 +131,16 @@ where
 
 /// Hands one read from the client to the session; `false` when the
 /// connection is done (it ended, or the client broke the protocol).
-async fn receive(session: &Session, incoming: Option<Result<WsMessage, WsError>>) -> bool {
+async fn receive(session: &Session, incoming: Option<Result<ws::Message, ws::Error>>) -> bool {
     let violation = match incoming {
-        Some(Ok(WsMessage::Text(text))) => match decode(text.as_str()) {
+        Some(Ok(ws::Message::Text(text))) => match decode(text.as_str()) {
             Ok(packets) => return session.deliver(packets).await,
             Err(problem) => problem,
         },
-        Some(Ok(WsMessage::Binary(_))) => "binary message on a text protocol".to_owned(),
-        Some(Ok(WsMessage::Close(_))) | None => return false,
-        Some(Ok(_)) => return true,
-        Some(Err(error)) if crate::ws::is_violation(&error) => {
-            format!("websocket protocol violation: {error}")
-        }
-        // Gone without a close frame: its network dropped it.
-        Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => return false,
+        Some(Ok(ws::Message::Binary(_))) => "binary message on a text protocol".to_owned(),
+        // Closed, or gone without a close frame: its network dropped it.
+        Some(Ok(ws::Message::Close(_))) | None => return false,
+        Some(Err(ws::Error::Violation(violation))) => violation.to_string(),
         Some(Err(error)) => {
             tracing::debug!(session = %session.id, %error, "websocket failed");
             session.close(DisconnectReason::TransportError);

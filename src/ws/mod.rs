@@ -1,20 +1,20 @@
-//! What every WebSocket transport shares: the RFC 6455 handshake, the
-//! stream type, and telling a broken client from a closed connection.
+//! What every WebSocket transport shares: the RFC 6455 handshake, and the
+//! server side of the protocol (frames, streams, shared text).
+
+mod frame;
+mod stream;
+mod text;
+
+pub(crate) use frame::Violation;
+pub(crate) use stream::{Error, Message, Payload, Ws};
+pub(crate) use text::Text;
 
 use axum::body::Body;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use hyper_util::rt::TokioIo;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Error as WsError;
-use tokio_tungstenite::tungstenite::error::ProtocolError;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 /// An upgraded server-side WebSocket.
-pub(crate) type WsStream = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
-
-/// Read buffer per connection: small, so that many idle clients stay cheap.
-const READ_BUFFER: usize = 4 * 1024;
+pub(crate) type WsStream = Ws<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// Whether a request asks for a WebSocket upgrade.
 pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
@@ -70,21 +70,7 @@ pub(crate) async fn accept(
     max_message: usize,
 ) -> Option<WsStream> {
     match upgrade.await {
-        Ok(upgraded) => {
-            let config = WebSocketConfig::default()
-                .read_buffer_size(READ_BUFFER)
-                .write_buffer_size(0)
-                .max_message_size(Some(max_message))
-                .max_frame_size(Some(max_message));
-            Some(
-                WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(config),
-                )
-                .await,
-            )
-        }
+        Ok(upgraded) => Some(Ws::new(TokioIo::new(upgraded), max_message)),
         Err(error) => {
             tracing::debug!(%error, "upgrade failed");
             None
@@ -92,18 +78,24 @@ pub(crate) async fn accept(
     }
 }
 
-/// Whether a read error is the client breaking the protocol (an oversized
-/// message, invalid UTF-8, a malformed frame) rather than the connection
-/// ending, with or without a close frame.
-pub(crate) fn is_violation(error: &WsError) -> bool {
-    match error {
-        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => false,
-        WsError::Capacity(_) | WsError::Utf8(_) | WsError::Protocol(_) => true,
-        _ => false,
-    }
+/// `Sec-WebSocket-Accept` for a key: base64 of SHA-1 of the key and the
+/// protocol's GUID (RFC 6455, 4.2.2).
+fn derive_accept_key(key: &[u8]) -> String {
+    use base64::Engine as _;
+    use sha1::{Digest, Sha1};
+    let mut sha1 = Sha1::new();
+    sha1.update(key);
+    sha1.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64::engine::general_purpose::STANDARD.encode(sha1.finalize())
 }
 
-/// Whether a read error is a message over the size limit.
-pub(crate) fn is_too_big(error: &WsError) -> bool {
-    matches!(error, WsError::Capacity(_))
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn accept_key_of_the_rfc_example() {
+        assert_eq!(
+            super::derive_accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
 }
