@@ -61,7 +61,8 @@ pub(crate) struct Conn {
     pub(crate) binary_mode: BinaryMode,
     state: Mutex<State>,
     ready: Notify,
-    inbox: mpsc::Sender<Inbound>,
+    /// Polling sessions only: what POSTs and a probe hand the task.
+    inbox: Option<mpsc::Sender<Inbound>>,
     cancel: CancellationToken,
     reason: OnceLock<DisconnectReason>,
     limit: usize,
@@ -74,7 +75,7 @@ impl Conn {
         binary_mode: BinaryMode,
         carrier: Carrier,
         limit: usize,
-        inbox: mpsc::Sender<Inbound>,
+        inbox: Option<mpsc::Sender<Inbound>>,
         parent: Option<&CancellationToken>,
     ) -> Conn {
         Conn {
@@ -196,9 +197,9 @@ impl Conn {
             .unwrap_or(DisconnectReason::ServerShuttingDown)
     }
 
-    /// The session's task inbox.
-    pub(crate) fn inbox(&self) -> &mpsc::Sender<Inbound> {
-        &self.inbox
+    /// The session's task inbox (polling sessions have one).
+    pub(crate) fn inbox(&self) -> Option<&mpsc::Sender<Inbound>> {
+        self.inbox.as_ref()
     }
 
     /// Claims the GET side of polling. `Err` with the reason the request

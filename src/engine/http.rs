@@ -197,7 +197,14 @@ async fn handshake<F: StartUpper>(
         _ => BinaryMode::Base64,
     };
     let context = context::of(&parts).cloned();
-    let (inbox, receiver) = mpsc::channel(INBOX_DEPTH);
+    // A WebSocket session reads its client itself: no inbox to allocate.
+    let (inbox, receiver) = match transport {
+        Transport::WebSocket => (None, None),
+        _ => {
+            let (inbox, receiver) = mpsc::channel(INBOX_DEPTH);
+            (Some(inbox), Some(receiver))
+        }
+    };
     let carrier = match transport {
         Transport::WebSocket => Carrier::WebSocket,
         _ => Carrier::Polling,
@@ -262,17 +269,7 @@ async fn handshake<F: StartUpper>(
                 .remove::<hyper::upgrade::OnUpgrade>()
                 .ok_or((EngineError::BadRequest, None))?;
             conn.push_control(text(open));
-            let max = settings.max_payload;
-            let registry = core.registry.clone();
-            let run = async move {
-                match crate::ws::accept(upgrade, max).await {
-                    Some(ws) => task.carried_by(ws, mode).run(upper).await,
-                    None => {
-                        conn.close(DisconnectReason::TransportError);
-                        registry.remove(&conn.sid);
-                    }
-                }
-            };
+            let run = task.run_upgraded(upgrade, mode, upper);
             context::spawn(context.as_ref(), run.instrument(span));
             Ok(crate::ws::accept_response(&key))
         }
@@ -436,7 +433,10 @@ async fn post<F: StartUpper>(
             return fail(EngineError::BadRequest);
         }
     };
-    if conn.inbox().send(Inbound::Packets(packets)).await.is_err() {
+    let Some(inbox) = conn.inbox() else {
+        return fail(EngineError::BadRequest);
+    };
+    if inbox.send(Inbound::Packets(packets)).await.is_err() {
         return fail(EngineError::UnknownSid);
     }
     let mut response = Response::new(Body::from("ok"));

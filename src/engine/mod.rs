@@ -125,6 +125,16 @@ pub(crate) trait Upper: Send + 'static {
     /// Waits for the layer's own business; must be cancel-safe.
     fn wake(&mut self) -> impl Future<Output = Self::Wake> + Send;
 
+    /// A deadline of the layer's own (a connect timeout), if it has one.
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        None
+    }
+
+    /// The deadline passed.
+    fn on_deadline(&mut self) -> Flow {
+        Flow::Continue
+    }
+
     /// Handles what [`wake`](Self::wake) returned.
     fn handle_wake(
         &mut self,

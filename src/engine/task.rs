@@ -29,7 +29,7 @@ pub(crate) struct Task {
     conn: Arc<Conn>,
     settings: Arc<Settings>,
     registry: Registry,
-    inbox: mpsc::Receiver<Inbound>,
+    inbox: Option<mpsc::Receiver<Inbound>>,
     /// The WebSocket carrying the session, if one does, and how it sends
     /// binary.
     ws: Option<(WsStream, BinaryMode)>,
@@ -45,7 +45,7 @@ impl Task {
         conn: Arc<Conn>,
         settings: Arc<Settings>,
         registry: Registry,
-        inbox: mpsc::Receiver<Inbound>,
+        inbox: Option<mpsc::Receiver<Inbound>>,
     ) -> Task {
         Task {
             conn,
@@ -58,15 +58,36 @@ impl Task {
         }
     }
 
-    /// The same task, carried by `ws` from the start.
-    pub(crate) fn carried_by(mut self, ws: WsStream, mode: BinaryMode) -> Task {
-        self.ws = Some((ws, mode));
-        self
+    /// Runs a session opened by a WebSocket handshake, once hyper hands over
+    /// the connection (one future: the task's values are not kept twice).
+    pub(crate) async fn run_upgraded<U: Upper>(
+        mut self,
+        upgrade: hyper::upgrade::OnUpgrade,
+        mode: BinaryMode,
+        upper: U,
+    ) {
+        let mut upper = upper;
+        match crate::ws::accept(upgrade, self.settings.max_payload).await {
+            Some(ws) => {
+                self.ws = Some((ws, mode));
+                self.run_borrowed(&mut upper).await;
+            }
+            None => {
+                self.conn.close(DisconnectReason::TransportError);
+                self.registry.remove(&self.conn.sid);
+            }
+        }
     }
 
     /// Runs the session to its end, then lets the layer above know.
     pub(crate) async fn run<U: Upper>(mut self, mut upper: U) {
-        let reason = self.drive(&mut upper).await;
+        self.run_borrowed(&mut upper).await;
+    }
+
+    /// The session's life, on borrowed values: a future that owns the task
+    /// and its layer above keeps them once, not once more per step.
+    async fn run_borrowed<U: Upper>(&mut self, upper: &mut U) {
+        let reason = self.drive(upper).await;
         self.conn.close(reason);
         let reason = self.conn.close_reason();
         tracing::debug!(%reason, "session closed");
@@ -78,8 +99,10 @@ impl Task {
             None => Vec::new(),
         };
         self.conn.close_queue();
-        upper.closed(&self.conn, reason).await;
-        self.farewell(reason, leftovers).await;
+        // Boxed, as every rare step: the task's own size is what each idle
+        // session costs.
+        Box::pin(upper.closed(&self.conn, reason)).await;
+        Box::pin(self.farewell(reason, leftovers)).await;
     }
 
     async fn drive<U: Upper>(&mut self, upper: &mut U) -> DisconnectReason {
@@ -90,13 +113,18 @@ impl Task {
             self.settings.ping_timeout,
             Instant::now(),
         );
-        if let Flow::Close(reason) = upper.opened(&conn).await {
+        if let Flow::Close(reason) = Box::pin(upper.opened(&conn)).await {
             return reason;
         }
         if let Err(reason) = self.flush().await {
             return reason;
         }
-        let deadline = sleep_until(heartbeat.next_deadline());
+        let next_deadline = |heartbeat: &Heartbeat, upper: &U| match upper.deadline() {
+            Some(own) => own.min(heartbeat.next_deadline()),
+            None => heartbeat.next_deadline(),
+        };
+        let mut armed = next_deadline(&heartbeat, upper);
+        let deadline = sleep_until(armed);
         tokio::pin!(deadline);
         let shortcut = upper.shortcut();
         loop {
@@ -108,25 +136,31 @@ impl Task {
                 tokio::select! {
                     biased;
                     () = conn.closing() => return conn.close_reason(),
-                    () = &mut deadline => match heartbeat.on_deadline(Instant::now()) {
-                        Beat::TimedOut => return DisconnectReason::PingTimeout,
-                        Beat::SendPing => {
-                            tracing::trace!("ping");
-                            conn.push_control(control("2"));
-                            Flow::Continue
+                    () = &mut deadline => {
+                        let now = Instant::now();
+                        match heartbeat.on_deadline(now) {
+                            Beat::TimedOut => return DisconnectReason::PingTimeout,
+                            Beat::SendPing => {
+                                tracing::trace!("ping");
+                                conn.push_control(control("2"));
+                            }
+                            Beat::Wait => {}
                         }
-                        Beat::Wait => Flow::Continue,
-                    },
+                        match upper.deadline() {
+                            Some(own) if own <= now => upper.on_deadline(),
+                            _ => Flow::Continue,
+                        }
+                    }
                     read = next_frame(&mut self.ws, conn.version) => {
                         let incoming = Incoming::from(read);
                         self.on_incoming(upper, &mut heartbeat, &shortcut, incoming).await
                     }
-                    inbound = self.inbox.recv() => {
+                    inbound = receive(&mut self.inbox) => {
                         self.backlog.extend(Incoming::from_inbox(inbound));
                         Flow::Continue
                     }
                     () = conn.changed(), if self.ws.is_some() => Flow::Continue,
-                    wake = upper.wake() => upper.handle_wake(&conn, wake).await,
+                    wake = upper.wake() => Box::pin(upper.handle_wake(&conn, wake)).await,
                 }
             };
             if let Flow::Close(reason) = flow {
@@ -135,7 +169,12 @@ impl Task {
             if let Err(reason) = self.flush().await {
                 return reason;
             }
-            deadline.as_mut().reset(heartbeat.next_deadline());
+            // Re-armed only when it moved: a timer reset is not free.
+            let next = next_deadline(&heartbeat, upper);
+            if next != armed {
+                armed = next;
+                deadline.as_mut().reset(armed);
+            }
         }
     }
 
@@ -186,8 +225,9 @@ impl Task {
         data: Data,
     ) -> Flow {
         let conn = Arc::clone(&self.conn);
-        let callback = upper.message(&conn, data);
-        tokio::pin!(callback);
+        // Boxed: only a running callback pays for its state, not every idle
+        // session's task.
+        let mut callback = Box::pin(upper.message(&conn, data));
         loop {
             let room = self.backlog.len() < BACKLOG;
             tokio::select! {
@@ -199,7 +239,7 @@ impl Task {
                         other => self.backlog.push_back(other),
                     }
                 }
-                inbound = self.inbox.recv(), if room => {
+                inbound = receive(&mut self.inbox), if room => {
                     for incoming in Incoming::from_inbox(inbound) {
                         match incoming {
                             Incoming::Packet(packet) => self.early(heartbeat, shortcut, packet),
@@ -210,7 +250,7 @@ impl Task {
                 // What the callback sends goes out now: it may be the
                 // question whose answer the callback awaits.
                 () = conn.changed(), if self.ws.is_some() => {
-                    if let Err(reason) = self.flush().await {
+                    if let Err(reason) = Box::pin(self.flush()).await {
                         conn.close(reason);
                     }
                 }
@@ -361,6 +401,14 @@ impl Incoming {
             Some(Inbound::Upgraded(ws, mode)) => vec![Incoming::Upgraded(ws, mode)],
             None => vec![Incoming::Close(DisconnectReason::TransportClose)],
         }
+    }
+}
+
+/// The next thing in the inbox; pending forever for a session without one.
+async fn receive(inbox: &mut Option<mpsc::Receiver<Inbound>>) -> Option<Inbound> {
+    match inbox {
+        Some(inbox) => inbox.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -27,8 +27,10 @@ pub(crate) async fn probe(conn: Arc<Conn>, ws: WsStream, mode: BinaryMode, timeo
     match outcome {
         Some(ws) => {
             conn.upgraded();
-            if conn
-                .inbox()
+            let Some(inbox) = conn.inbox() else {
+                return;
+            };
+            if inbox
                 .send(Inbound::Upgraded(Box::new(ws), mode))
                 .await
                 .is_err()

@@ -324,7 +324,8 @@ pub(crate) enum Decoded {
 /// its attachments.
 #[derive(Debug, Default)]
 pub(crate) struct Decoder {
-    pending: Option<Reassembly>,
+    // Boxed: a decoder sits in every client's task, and rarely holds one.
+    pending: Option<Box<Reassembly>>,
 }
 
 impl Decoder {
@@ -339,11 +340,11 @@ impl Decoder {
         }
         let packet = decode(text, max_attachments)?;
         if packet.kind.is_binary() && packet.attachments > 0 {
-            self.pending = Some(Reassembly {
+            self.pending = Some(Box::new(Reassembly {
                 attachments: Vec::with_capacity(packet.attachments),
                 packet,
                 bytes: 0,
-            });
+            }));
             return Ok(Decoded::Pending);
         }
         finish(packet, Vec::new())
@@ -362,14 +363,14 @@ impl Decoder {
         if pending.attachments.len() < pending.packet.attachments {
             return Ok(Decoded::Pending);
         }
-        let Some(Reassembly {
+        let Some(pending) = self.pending.take() else {
+            return Err(PacketError::UnexpectedBinary);
+        };
+        let Reassembly {
             packet,
             attachments,
             ..
-        }) = self.pending.take()
-        else {
-            return Err(PacketError::UnexpectedBinary);
-        };
+        } = *pending;
         finish(packet, attachments)
     }
 

@@ -8,8 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
-use tokio::sync::mpsc;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
 
 use super::encode::engine_packet;
 use super::namespace::{DynConnection, Namespace};
@@ -31,10 +30,39 @@ pub(crate) enum Command {
     CloseAll(Arc<str>),
 }
 
+/// The commands a client's [`Socket`] handles leave for its task: lighter
+/// than a channel, which allocates a block of slots per client up front.
+#[derive(Default)]
+pub(crate) struct Mailbox {
+    commands: Mutex<std::collections::VecDeque<Command>>,
+    ready: tokio::sync::Notify,
+}
+
+impl Mailbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<Command>> {
+        self.commands.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn send(&self, command: Command) {
+        self.lock().push_back(command);
+        self.ready.notify_one();
+    }
+
+    /// The next command, oldest first. Cancel-safe: a command stays in the
+    /// box until returned.
+    pub(crate) async fn next(&self) -> Command {
+        loop {
+            if let Some(command) = self.lock().pop_front() {
+                return command;
+            }
+            self.ready.notified().await;
+        }
+    }
+}
+
 /// What woke the client's task besides its client.
 pub(crate) enum Wake {
     Command(Command),
-    ConnectTimeout,
 }
 
 /// A joined namespace: the handle and the application's value.
@@ -50,8 +78,7 @@ pub(crate) struct Client {
     protocol: Protocol,
     slots: HashMap<Arc<str>, Slot>,
     decoder: Decoder,
-    commands: mpsc::UnboundedReceiver<Command>,
-    command_sender: mpsc::UnboundedSender<Command>,
+    commands: Arc<Mailbox>,
     /// Until a namespace is joined: when the client is given up.
     connect_deadline: Option<Instant>,
 }
@@ -65,7 +92,6 @@ impl StartUpper for ClientFactory {
     type Upper = Client;
 
     fn make(&self) -> Client {
-        let (command_sender, commands) = mpsc::unbounded_channel();
         let settings = &self.io.inner.settings;
         Client {
             acks: Arc::new(AckShortcut {
@@ -79,8 +105,7 @@ impl StartUpper for ClientFactory {
             protocol: Protocol::SocketIo4,
             slots: HashMap::new(),
             decoder: Decoder::default(),
-            commands,
-            command_sender,
+            commands: Arc::default(),
             connect_deadline: None,
         }
     }
@@ -134,27 +159,24 @@ impl Upper for Client {
     }
 
     async fn wake(&mut self) -> Wake {
-        let deadline = self.connect_deadline;
-        tokio::select! {
-            command = self.commands.recv() => match command {
-                Some(command) => Wake::Command(command),
-                // The client holds a sender itself: never closed.
-                None => std::future::pending().await,
-            },
-            () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => Wake::ConnectTimeout,
+        Wake::Command(self.commands.next().await)
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.connect_deadline
+    }
+
+    fn on_deadline(&mut self) -> Flow {
+        self.connect_deadline = None;
+        if self.slots.is_empty() {
+            tracing::debug!("no namespace joined in time; closing");
+            return Flow::Close(DisconnectReason::ForcedServerClose);
         }
+        Flow::Continue
     }
 
     async fn handle_wake(&mut self, conn: &Arc<Conn>, wake: Wake) -> Flow {
         match wake {
-            Wake::ConnectTimeout => {
-                self.connect_deadline = None;
-                if self.slots.is_empty() {
-                    tracing::debug!("no namespace joined in time; closing");
-                    return Flow::Close(DisconnectReason::ForcedServerClose);
-                }
-                Flow::Continue
-            }
             Wake::Command(Command::Disconnect(nsp)) => {
                 self.leave(
                     conn,
@@ -297,7 +319,7 @@ impl Client {
         };
         let wire = Wire::Engine {
             conn: Arc::clone(conn),
-            commands: self.command_sender.clone(),
+            commands: Arc::clone(&self.commands),
         };
         let socket = Socket::new(
             id,

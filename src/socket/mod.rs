@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use serde::Serialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 pub use crate::args::Args;
 pub use cluster::RemoteSocket;
@@ -36,7 +36,7 @@ use crate::legacy::Session as LegacySession;
 use crate::message::{Message, Outgoing};
 use crate::proto1::{PushError as Proto1PushError, Session as Proto1Session};
 use crate::{DisconnectReason, Transport};
-use client::Command;
+use client::{Command, Mailbox};
 use encode::{Body, Encoded};
 use namespace::Namespace;
 
@@ -46,13 +46,13 @@ pub(crate) enum Wire {
     /// of the task that owns it.
     Engine {
         conn: Arc<Conn>,
-        commands: mpsc::UnboundedSender<Command>,
+        commands: Arc<Mailbox>,
     },
     /// A socket.io 0.7–0.9 ("protocol 1") session, and the command channel
     /// of the actor that owns it.
     Proto1 {
         session: Arc<Proto1Session>,
-        commands: mpsc::UnboundedSender<Command>,
+        commands: Arc<Mailbox>,
     },
     /// A Socket.IO 0.6 session.
     Legacy(Arc<LegacySession>),
@@ -346,10 +346,10 @@ impl Socket {
     pub fn disconnect(&self) {
         match &self.inner.wire {
             Wire::Engine { commands, .. } => {
-                let _ = commands.send(Command::Disconnect(Arc::clone(&self.inner.ns.name)));
+                commands.send(Command::Disconnect(Arc::clone(&self.inner.ns.name)));
             }
             Wire::Proto1 { commands, .. } => {
-                let _ = commands.send(Command::Disconnect(Arc::clone(&self.inner.ns.name)));
+                commands.send(Command::Disconnect(Arc::clone(&self.inner.ns.name)));
             }
             Wire::Legacy(session) => session.close(DisconnectReason::ServerNamespaceDisconnect),
         }
@@ -361,7 +361,7 @@ impl Socket {
     pub fn close(&self) {
         match &self.inner.wire {
             Wire::Engine { commands, .. } | Wire::Proto1 { commands, .. } => {
-                let _ = commands.send(Command::CloseAll(Arc::clone(&self.inner.ns.name)));
+                commands.send(Command::CloseAll(Arc::clone(&self.inner.ns.name)));
             }
             Wire::Legacy(session) => session.close(DisconnectReason::ServerNamespaceDisconnect),
         }

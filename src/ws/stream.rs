@@ -306,14 +306,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Ws<S> {
     pub(crate) async fn send_all(&mut self, frames: &[(Opcode, &[u8])]) -> io::Result<()> {
         poll_fn(|cx| self.poll_write_out(cx)).await?;
         for batch in frames.chunks(BATCH) {
-            let mut headers = [[0u8; MAX_HEADER]; BATCH];
-            let mut sizes = [0usize; BATCH];
+            // On the heap: this future lives in a session's task, whose size
+            // every idle connection pays.
+            let mut headers = vec![0u8; batch.len() * MAX_HEADER];
+            let mut sizes = Vec::with_capacity(batch.len());
             for (i, (opcode, payload)) in batch.iter().enumerate() {
-                sizes[i] = frame::write_header(&mut headers[i], *opcode, payload.len());
+                let mut header = [0u8; MAX_HEADER];
+                let size = frame::write_header(&mut header, *opcode, payload.len());
+                headers[i * MAX_HEADER..i * MAX_HEADER + size].copy_from_slice(&header[..size]);
+                sizes.push(size);
             }
             let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(batch.len() * 2);
             for (i, (_, payload)) in batch.iter().enumerate() {
-                slices.push(IoSlice::new(&headers[i][..sizes[i]]));
+                slices.push(IoSlice::new(
+                    &headers[i * MAX_HEADER..i * MAX_HEADER + sizes[i]],
+                ));
                 if !payload.is_empty() {
                     slices.push(IoSlice::new(payload));
                 }

@@ -20,7 +20,7 @@ use crate::proto1::Registry;
 use crate::protocol::engine::Version;
 use crate::settings::Settings;
 use crate::socket::Io;
-use crate::socket::client::Command;
+use crate::socket::client::Mailbox;
 use crate::{DisconnectReason, Transport};
 
 /// Everything a session's task needs, handed over by the handshake.
@@ -61,10 +61,11 @@ impl Actor {
             mut inbox,
             shutdown,
         } = self;
-        let (command_sender, mut commands) = mpsc::unbounded_channel();
-        let mut endpoints = Endpoints::new(Arc::clone(&session), io, command_sender, handshake);
+        let commands = Arc::new(Mailbox::default());
+        let mut endpoints =
+            Endpoints::new(Arc::clone(&session), io, Arc::clone(&commands), handshake);
         let reason = Clocks::new(&session, &settings)
-            .drive(&mut endpoints, &mut inbox, &mut commands)
+            .drive(&mut endpoints, &mut inbox, &commands)
             .await;
         session.close(reason);
         let reason = session.close_reason();
@@ -119,7 +120,7 @@ impl<'a> Clocks<'a> {
         &mut self,
         endpoints: &mut Endpoints,
         inbox: &mut mpsc::Receiver<Inbound>,
-        commands: &mut mpsc::UnboundedReceiver<Command>,
+        commands: &Mailbox,
     ) -> DisconnectReason {
         let session = self.session;
         let close_timeout = self.settings.proto1_close_timeout;
@@ -146,7 +147,7 @@ impl<'a> Clocks<'a> {
                     Some(inbound) => self.inbound(endpoints, inbound).await,
                     None => Flow::Close(DisconnectReason::TransportClose),
                 },
-                Some(command) = commands.recv() => endpoints.command(command).await,
+                command = commands.next() => endpoints.command(command).await,
                 () = session.carrier_changed() => Flow::Continue,
                 () = &mut idle, if idle_at.is_some() => self.idle(),
                 () = &mut beat, if beating => self.beat(),

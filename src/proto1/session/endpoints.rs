@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use crate::ws::Text as Utf8Bytes;
 use serde_json::Value;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::{PushError, Session};
@@ -21,7 +20,7 @@ use crate::engine::{Flow, Heartbeat};
 use crate::message::Message;
 use crate::panic::guarded;
 use crate::protocol::proto1::{self, ErrorReason, MessageId, Packet};
-use crate::socket::client::{Command, Slot, close_slot, on_event, query_object};
+use crate::socket::client::{Command, Mailbox, Slot, close_slot, on_event, query_object};
 use crate::socket::encode::proto1_endpoint;
 use crate::socket::namespace::Namespace;
 use crate::socket::{Args, Io, Socket, Wire};
@@ -31,7 +30,7 @@ use crate::{DisconnectReason, Transport};
 pub(super) struct Endpoints {
     session: Arc<Session>,
     io: Io,
-    commands: mpsc::UnboundedSender<Command>,
+    commands: Arc<Mailbox>,
     /// The handshake's request, until the endpoint `""` opens with it.
     pending_handshake: Option<Handshake>,
     handshake: Option<Arc<Handshake>>,
@@ -64,7 +63,7 @@ impl Endpoints {
     pub(super) fn new(
         session: Arc<Session>,
         io: Io,
-        commands: mpsc::UnboundedSender<Command>,
+        commands: Arc<Mailbox>,
         handshake: Handshake,
     ) -> Endpoints {
         Endpoints {
