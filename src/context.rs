@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 use http::request::Parts;
 use tokio_util::sync::CancellationToken;
@@ -15,6 +16,32 @@ pub(crate) struct ServerContext {
     pub(crate) shutdown: CancellationToken,
     pub(crate) tracker: TaskTracker,
     pub(crate) peer_addr: SocketAddr,
+    /// What must run when the server stops (closing every session of a
+    /// registry that watches no token of its own).
+    pub(crate) hooks: ShutdownHooks,
+}
+
+/// Functions the server calls once, after cancelling its token, when it
+/// shuts down.
+#[derive(Clone, Default)]
+pub(crate) struct ShutdownHooks(Arc<Mutex<Vec<Hook>>>);
+
+type Hook = Box<dyn Fn() + Send + Sync>;
+
+impl ShutdownHooks {
+    pub(crate) fn add(&self, hook: impl Fn() + Send + Sync + 'static) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Box::new(hook));
+    }
+
+    pub(crate) fn run(&self) {
+        let hooks = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        for hook in hooks {
+            hook();
+        }
+    }
 }
 
 /// The server's context of a request, if it runs under one.

@@ -230,6 +230,7 @@ impl BoundServer {
     pub async fn run_until(self, signal: impl Future<Output = ()>) -> Result<(), Error> {
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
+        let hooks = crate::context::ShutdownHooks::default();
         let connections = TaskTracker::new();
         if let Some(listener) = self.policy_listener {
             tokio::spawn(flash::serve(
@@ -257,6 +258,7 @@ impl BoundServer {
                 shutdown: shutdown.clone(),
                 tracker: tracker.clone(),
                 peer_addr,
+                hooks: hooks.clone(),
             };
             let connection = Connection {
                 app: self.app.clone(),
@@ -275,6 +277,7 @@ impl BoundServer {
         tracing::info!("shutting down: closing every session");
         drop(self.listener);
         shutdown.cancel();
+        hooks.run();
         tracker.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
             .await

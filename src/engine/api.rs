@@ -133,8 +133,6 @@ pub(crate) struct Bare<C> {
 }
 
 impl<C: EngineConnection> Upper for Bare<C> {
-    type Wake = ();
-
     async fn open(&mut self, conn: &Arc<Conn>, handshake: &Arc<Handshake>) -> Result<(), Refused> {
         let socket = EngineSocket {
             conn: Arc::clone(conn),
@@ -162,14 +160,6 @@ impl<C: EngineConnection> Upper for Bare<C> {
         if let Some(socket) = &self.socket {
             self.connection.on_message(socket, data).await;
         }
-        Flow::Continue
-    }
-
-    async fn wake(&mut self) {
-        std::future::pending().await
-    }
-
-    async fn handle_wake(&mut self, _conn: &Arc<Conn>, (): ()) -> Flow {
         Flow::Continue
     }
 

@@ -5,8 +5,8 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
+use tokio::sync::futures::Notified;
 use tokio::sync::{Notify, mpsc};
-use tokio_util::sync::CancellationToken;
 
 use super::Inbound;
 use crate::DisconnectReason;
@@ -63,7 +63,11 @@ pub(crate) struct Conn {
     ready: Notify,
     /// Polling sessions only: what POSTs and a probe hand the task.
     inbox: Option<mpsc::Sender<Inbound>>,
-    cancel: CancellationToken,
+    /// Set once the session is asked to end; `attention` wakes whoever
+    /// waits for that. Cheaper to watch than a cancellation token, whose
+    /// check takes a lock: the session's task watches it once per message.
+    closing: std::sync::atomic::AtomicBool,
+    attention: Notify,
     reason: OnceLock<DisconnectReason>,
     limit: usize,
 }
@@ -76,7 +80,6 @@ impl Conn {
         carrier: Carrier,
         limit: usize,
         inbox: Option<mpsc::Sender<Inbound>>,
-        parent: Option<&CancellationToken>,
     ) -> Conn {
         Conn {
             sid: sid.into_boxed_str(),
@@ -93,7 +96,8 @@ impl Conn {
             }),
             ready: Notify::new(),
             inbox,
-            cancel: parent.map_or_else(CancellationToken::new, CancellationToken::child_token),
+            closing: std::sync::atomic::AtomicBool::new(false),
+            attention: Notify::new(),
             reason: OnceLock::new(),
             limit,
         }
@@ -161,8 +165,8 @@ impl Conn {
 
     /// Resolves when something was queued or the carrier changed since the
     /// last wake-up (maybe spuriously: check again).
-    pub(crate) async fn changed(&self) {
-        self.ready.notified().await;
+    pub(crate) fn changed(&self) -> Notified<'_> {
+        self.ready.notified()
     }
 
     pub(crate) fn carrier(&self) -> Carrier {
@@ -178,18 +182,30 @@ impl Conn {
     /// Asks the session's task to end the session; the first reason wins.
     pub(crate) fn close(&self, reason: DisconnectReason) {
         let _ = self.reason.set(reason);
-        self.cancel.cancel();
+        self.closing
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.attention.notify_waiters();
     }
 
     pub(crate) fn is_closing(&self) -> bool {
-        self.cancel.is_cancelled()
+        self.closing.load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// Resolves once the session is asked to end.
     pub(crate) async fn closing(&self) {
-        self.cancel.cancelled().await;
+        loop {
+            let notified = self.attention.notified();
+            tokio::pin!(notified);
+            // Registered before the check: a close between the two wakes it.
+            notified.as_mut().enable();
+            if self.is_closing() {
+                return;
+            }
+            notified.await;
+        }
     }
 
-    /// Why the session ends; a cancelled parent means the server stops.
+    /// Why the session ends.
     pub(crate) fn close_reason(&self) -> DisconnectReason {
         self.reason
             .get()

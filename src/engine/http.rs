@@ -16,7 +16,7 @@ use super::conn::{Carrier, Claim, ClaimError, PollAnswer, control, text};
 use super::task::Task;
 use super::{Conn, Inbound, Registry, Upper, new_sid, upgrade};
 use crate::connection::Handshake;
-use crate::context;
+use crate::context::{self, ServerContext};
 use crate::protocol::engine::{self, BinaryMode, Outgoing, Payload, Version};
 use crate::query::EngineQuery;
 use crate::settings::Settings;
@@ -216,7 +216,6 @@ async fn handshake<F: StartUpper>(
         carrier,
         settings.max_queued_bytes,
         inbox,
-        context.as_ref().map(|c| &c.shutdown),
     ));
     let handshake = Arc::new(Handshake::new(&parts, transport));
     let mut upper = core.factory.make();
@@ -233,6 +232,14 @@ async fn handshake<F: StartUpper>(
             "session limit reached; refusing a new session"
         );
         return fail(EngineError::Overloaded);
+    }
+    if let Some(context) = &context {
+        core.registry.watch(context);
+        // Listed before this check: a shutdown that began meanwhile either
+        // found the session in the registry or is seen here.
+        if context.shutdown.is_cancelled() {
+            conn.close(DisconnectReason::ServerShuttingDown);
+        }
     }
     let upgrades: &[&str] = match transport {
         Transport::Polling
@@ -259,7 +266,7 @@ async fn handshake<F: StartUpper>(
     );
     match ws_key {
         None => {
-            context::spawn(context.as_ref(), task.run(upper).instrument(span));
+            spawn(context.as_ref(), task.run(upper), span);
             let payload = engine::encode_payload(&[Outgoing::Text(open.as_str())], version, mode);
             Ok(poll_response(payload, jsonp))
         }
@@ -270,9 +277,22 @@ async fn handshake<F: StartUpper>(
                 .ok_or((EngineError::BadRequest, None))?;
             conn.push_control(text(open));
             let run = task.run_upgraded(upgrade, mode, upper);
-            context::spawn(context.as_ref(), run.instrument(span));
+            spawn(context.as_ref(), run, span);
             Ok(crate::ws::accept_response(&key))
         }
+    }
+}
+
+/// Runs a session's task, in its span when someone listens: entering a
+/// span on every poll is not free, and most servers log at `info`.
+fn spawn<F>(context: Option<&ServerContext>, task: F, span: tracing::Span)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    if span.is_disabled() {
+        context::spawn(context, task);
+    } else {
+        context::spawn(context, task.instrument(span));
     }
 }
 

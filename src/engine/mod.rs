@@ -100,10 +100,6 @@ pub(crate) trait Shortcut: Send + Sync {
 /// The layer above the engine: what a session's task calls. Its value
 /// lives in that task, so every call runs there, one at a time.
 pub(crate) trait Upper: Send + 'static {
-    /// Something the layer above waits for besides the client (a command
-    /// from another task, a timer of its own).
-    type Wake: Send;
-
     /// Before the handshake is answered: may refuse the client (`403`).
     fn open(
         &mut self,
@@ -122,8 +118,18 @@ pub(crate) trait Upper: Send + 'static {
     /// A message from the client.
     fn message(&mut self, conn: &Arc<Conn>, data: Data) -> impl Future<Output = Flow> + Send;
 
-    /// Waits for the layer's own business; must be cancel-safe.
-    fn wake(&mut self) -> impl Future<Output = Self::Wake> + Send;
+    /// A signal the layer raises, from any task, when it has business of
+    /// its own (commands from its handles); the task then calls
+    /// [`on_signal`](Self::on_signal).
+    fn signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
+
+    /// The signal was raised: handles what is pending.
+    fn on_signal(&mut self, conn: &Arc<Conn>) -> impl Future<Output = Flow> + Send {
+        let _ = conn;
+        async { Flow::Continue }
+    }
 
     /// A deadline of the layer's own (a connect timeout), if it has one.
     fn deadline(&self) -> Option<tokio::time::Instant> {
@@ -134,13 +140,6 @@ pub(crate) trait Upper: Send + 'static {
     fn on_deadline(&mut self) -> Flow {
         Flow::Continue
     }
-
-    /// Handles what [`wake`](Self::wake) returned.
-    fn handle_wake(
-        &mut self,
-        conn: &Arc<Conn>,
-        wake: Self::Wake,
-    ) -> impl Future<Output = Flow> + Send;
 
     /// The session ended; called exactly once after `opened`.
     fn closed(
@@ -159,6 +158,8 @@ pub(crate) fn forbidden() -> axum::response::Response {
 #[derive(Clone, Default)]
 pub(crate) struct Registry {
     inner: Arc<Mutex<HashMap<Box<str>, Arc<Conn>>>>,
+    /// Whether a server's shutdown closes these sessions already.
+    watched: Arc<std::sync::OnceLock<()>>,
 }
 
 impl Registry {
@@ -186,6 +187,24 @@ impl Registry {
 
     pub(crate) fn len(&self) -> usize {
         self.map().len()
+    }
+
+    /// Ties the sessions to the server's shutdown (once per registry).
+    pub(crate) fn watch(&self, context: &crate::context::ServerContext) {
+        if self.watched.set(()).is_ok() {
+            let registry = self.clone();
+            context
+                .hooks
+                .add(move || registry.close_all(DisconnectReason::ServerShuttingDown));
+        }
+    }
+
+    /// Asks every session to end.
+    pub(crate) fn close_all(&self, reason: DisconnectReason) {
+        let conns: Vec<Arc<Conn>> = self.map().values().cloned().collect();
+        for conn in conns {
+            conn.close(reason);
+        }
     }
 }
 

@@ -4,9 +4,11 @@
 //! this task, without a hop to another.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::futures::Notified;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
@@ -125,17 +127,28 @@ impl Task {
         };
         let mut armed = next_deadline(&heartbeat, upper);
         let deadline = sleep_until(armed);
-        tokio::pin!(deadline);
+        let signal = upper.signal().unwrap_or_default();
+        // Made once and renewed only after they fired: this loop turns once
+        // per message, and a wait rebuilt is a waiter registered anew.
+        let closing = conn.closing();
+        let changed = conn.changed();
+        let signaled = signal.notified();
+        tokio::pin!(deadline, closing, changed, signaled);
         let shortcut = upper.shortcut();
         loop {
             // What arrived while a callback ran goes first, in order.
             let flow = if let Some(incoming) = self.backlog.pop_front() {
-                self.on_incoming(upper, &mut heartbeat, &shortcut, incoming)
+                let waits = Waits {
+                    conn: &conn,
+                    changed: changed.as_mut(),
+                    shortcut: &shortcut,
+                };
+                self.on_incoming(upper, &mut heartbeat, waits, incoming)
                     .await
             } else {
                 tokio::select! {
                     biased;
-                    () = conn.closing() => return conn.close_reason(),
+                    () = &mut closing => return conn.close_reason(),
                     () = &mut deadline => {
                         let now = Instant::now();
                         match heartbeat.on_deadline(now) {
@@ -153,14 +166,25 @@ impl Task {
                     }
                     read = next_frame(&mut self.ws, conn.version) => {
                         let incoming = Incoming::from(read);
-                        self.on_incoming(upper, &mut heartbeat, &shortcut, incoming).await
+                        let waits = Waits {
+                            conn: &conn,
+                            changed: changed.as_mut(),
+                            shortcut: &shortcut,
+                        };
+                        self.on_incoming(upper, &mut heartbeat, waits, incoming).await
                     }
                     inbound = receive(&mut self.inbox) => {
                         self.backlog.extend(Incoming::from_inbox(inbound));
                         Flow::Continue
                     }
-                    () = conn.changed(), if self.ws.is_some() => Flow::Continue,
-                    wake = upper.wake() => Box::pin(upper.handle_wake(&conn, wake)).await,
+                    () = &mut changed, if self.ws.is_some() => {
+                        changed.set(conn.changed());
+                        Flow::Continue
+                    }
+                    () = &mut signaled => {
+                        signaled.set(signal.notified());
+                        Box::pin(upper.on_signal(&conn)).await
+                    }
                 }
             };
             if let Flow::Close(reason) = flow {
@@ -183,17 +207,15 @@ impl Task {
         &mut self,
         upper: &mut U,
         heartbeat: &mut Heartbeat,
-        shortcut: &Option<Arc<dyn Shortcut>>,
+        waits: Waits<'_, '_>,
         incoming: Incoming,
     ) -> Flow {
         match incoming {
             Incoming::Packet(Packet::Text(text)) => {
-                self.call(upper, heartbeat, shortcut, Data::Text(text))
-                    .await
+                self.call(upper, heartbeat, waits, Data::Text(text)).await
             }
             Incoming::Packet(Packet::Binary(data)) => {
-                self.call(upper, heartbeat, shortcut, Data::Binary(data))
-                    .await
+                self.call(upper, heartbeat, waits, Data::Binary(data)).await
             }
             Incoming::Packet(packet) => self.on_packet(heartbeat, packet),
             Incoming::Close(reason) => Flow::Close(reason),
@@ -221,13 +243,17 @@ impl Task {
         &mut self,
         upper: &mut U,
         heartbeat: &mut Heartbeat,
-        shortcut: &Option<Arc<dyn Shortcut>>,
+        waits: Waits<'_, '_>,
         data: Data,
     ) -> Flow {
-        let conn = Arc::clone(&self.conn);
+        let Waits {
+            conn,
+            mut changed,
+            shortcut,
+        } = waits;
         // Boxed: only a running callback pays for its state, not every idle
         // session's task.
-        let mut callback = Box::pin(upper.message(&conn, data));
+        let mut callback = Box::pin(upper.message(conn, data));
         loop {
             let room = self.backlog.len() < BACKLOG;
             tokio::select! {
@@ -249,7 +275,8 @@ impl Task {
                 }
                 // What the callback sends goes out now: it may be the
                 // question whose answer the callback awaits.
-                () = conn.changed(), if self.ws.is_some() => {
+                () = changed.as_mut(), if self.ws.is_some() => {
+                    changed.set(conn.changed());
                     if let Err(reason) = Box::pin(self.flush()).await {
                         conn.close(reason);
                     }
@@ -320,11 +347,24 @@ impl Task {
         }
         let version = self.conn.version;
         let mode = *mode;
-        let payloads: Vec<Payload> = frames
-            .into_iter()
-            .map(|frame| ws_payload(frame, version, mode))
-            .collect();
-        let write = ws.send(&payloads);
+        let write = async {
+            if mode == BinaryMode::Native && version == Version::V4
+                || frames.iter().all(|f| matches!(f, Outgoing::Text(_)))
+            {
+                // Sent as they are, from the queue's own bytes.
+                ws.send_frames(frames.iter().map(|frame| match frame {
+                    Outgoing::Text(text) => (ws::Opcode::Text, text.as_bytes()),
+                    Outgoing::Binary(data) => (ws::Opcode::Binary, &data[..]),
+                }))
+                .await
+            } else {
+                let payloads: Vec<Payload> = frames
+                    .into_iter()
+                    .map(|frame| ws_payload(frame, version, mode))
+                    .collect();
+                ws.send(&payloads).await
+            }
+        };
         tokio::select! {
             written = write => written.map_err(|error| {
                 tracing::debug!(%error, "websocket write failed");
@@ -360,6 +400,14 @@ impl Task {
             let _ = tokio::time::timeout(CLOSE_GRACE, goodbye).await;
         }
     }
+}
+
+/// The session's waits a callback shares with the loop that runs it: the
+/// one waiter on the outgoing queue, and the shortcut for acknowledgements.
+struct Waits<'c, 'p> {
+    conn: &'c Arc<Conn>,
+    changed: Pin<&'p mut Notified<'c>>,
+    shortcut: &'p Option<Arc<dyn Shortcut>>,
 }
 
 /// What one read from the WebSocket gave.
@@ -418,7 +466,7 @@ async fn next_frame(ws: &mut Option<(WsStream, BinaryMode)>, version: Version) -
         return std::future::pending().await;
     };
     let decoded = match stream.next().await {
-        Some(Ok(ws::Message::Text(text))) => engine::decode_text(&text, version),
+        Some(Ok(ws::Message::Text(text))) => engine::decode_text_owned(text, version),
         Some(Ok(ws::Message::Binary(data))) => engine::decode_binary_frame(data, version),
         Some(Ok(ws::Message::Close(_))) | None => {
             return Read::Close(DisconnectReason::TransportClose);

@@ -170,6 +170,19 @@ pub(crate) fn decode_text(packet: &str, version: Version) -> Result<Packet, Engi
     })
 }
 
+/// [`decode_text`] of an owned packet: a message keeps the text's own
+/// allocation, without its type character.
+pub(crate) fn decode_text_owned(
+    mut packet: String,
+    version: Version,
+) -> Result<Packet, EngineDecodeError> {
+    if packet.starts_with('4') {
+        packet.remove(0);
+        return Ok(Packet::Text(packet));
+    }
+    decode_text(&packet, version)
+}
+
 /// Decodes a binary WebSocket frame: v4 carries the message bytes, v3 a
 /// type byte (`4`) before them.
 pub(crate) fn decode_binary_frame(

@@ -35,7 +35,7 @@ pub(crate) enum Command {
 #[derive(Default)]
 pub(crate) struct Mailbox {
     commands: Mutex<std::collections::VecDeque<Command>>,
-    ready: tokio::sync::Notify,
+    ready: Arc<tokio::sync::Notify>,
 }
 
 impl Mailbox {
@@ -48,6 +48,11 @@ impl Mailbox {
         self.ready.notify_one();
     }
 
+    /// The oldest command, if any.
+    pub(crate) fn take(&self) -> Option<Command> {
+        self.lock().pop_front()
+    }
+
     /// The next command, oldest first. Cancel-safe: a command stays in the
     /// box until returned.
     pub(crate) async fn next(&self) -> Command {
@@ -58,11 +63,6 @@ impl Mailbox {
             self.ready.notified().await;
         }
     }
-}
-
-/// What woke the client's task besides its client.
-pub(crate) enum Wake {
-    Command(Command),
 }
 
 /// A joined namespace: the handle and the application's value.
@@ -112,8 +112,6 @@ impl StartUpper for ClientFactory {
 }
 
 impl Upper for Client {
-    type Wake = Wake;
-
     async fn open(&mut self, conn: &Arc<Conn>, handshake: &Arc<Handshake>) -> Result<(), Refused> {
         self.protocol = match conn.version {
             Version::V3 => Protocol::SocketIo2,
@@ -158,8 +156,8 @@ impl Upper for Client {
         }
     }
 
-    async fn wake(&mut self) -> Wake {
-        Wake::Command(self.commands.next().await)
+    fn signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+        Some(Arc::clone(&self.commands.ready))
     }
 
     fn deadline(&self) -> Option<Instant> {
@@ -175,31 +173,28 @@ impl Upper for Client {
         Flow::Continue
     }
 
-    async fn handle_wake(&mut self, conn: &Arc<Conn>, wake: Wake) -> Flow {
-        match wake {
-            Wake::Command(Command::Disconnect(nsp)) => {
-                self.leave(
-                    conn,
-                    &nsp,
-                    DisconnectReason::ServerNamespaceDisconnect,
-                    true,
-                )
-                .await;
-                Flow::Continue
-            }
-            Wake::Command(Command::CloseAll(nsp)) => {
-                let names: Vec<Arc<str>> = self.slots.keys().cloned().collect();
-                for name in names {
-                    let reason = if name == nsp {
-                        DisconnectReason::ServerNamespaceDisconnect
-                    } else {
-                        DisconnectReason::ForcedClose
-                    };
-                    self.leave(conn, &name, reason, true).await;
+    async fn on_signal(&mut self, conn: &Arc<Conn>) -> Flow {
+        while let Some(command) = self.commands.take() {
+            match command {
+                Command::Disconnect(nsp) => {
+                    let reason = DisconnectReason::ServerNamespaceDisconnect;
+                    self.leave(conn, &nsp, reason, true).await;
                 }
-                Flow::Close(DisconnectReason::ForcedClose)
+                Command::CloseAll(nsp) => {
+                    let names: Vec<Arc<str>> = self.slots.keys().cloned().collect();
+                    for name in names {
+                        let reason = if name == nsp {
+                            DisconnectReason::ServerNamespaceDisconnect
+                        } else {
+                            DisconnectReason::ForcedClose
+                        };
+                        self.leave(conn, &name, reason, true).await;
+                    }
+                    return Flow::Close(DisconnectReason::ForcedClose);
+                }
             }
         }
+        Flow::Continue
     }
 
     async fn closed(&mut self, _conn: &Arc<Conn>, reason: DisconnectReason) {

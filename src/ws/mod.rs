@@ -5,7 +5,7 @@ mod frame;
 mod stream;
 mod text;
 
-pub(crate) use frame::Violation;
+pub(crate) use frame::{Opcode, Violation};
 pub(crate) use stream::{Error, Message, Payload, Ws};
 pub(crate) use text::Text;
 

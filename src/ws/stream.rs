@@ -301,10 +301,68 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Ws<S> {
     }
 
     /// Writes frames, each final and unmasked, in as few system calls as
-    /// the socket allows. Not cancel-safe: a write interrupted half-way
-    /// leaves the stream unusable, and must be followed by dropping it.
-    pub(crate) async fn send_all(&mut self, frames: &[(Opcode, &[u8])]) -> io::Result<()> {
+    /// the socket allows: small batches are gathered in the per-thread
+    /// scratch buffer and written at once (what the socket does not take
+    /// now waits in the connection's own buffer), large ones go out as one
+    /// vectored write of headers and payloads in place. Not cancel-safe: a
+    /// write interrupted half-way leaves the stream unusable, and must be
+    /// followed by dropping it.
+    pub(crate) async fn send_frames<'a, I>(&mut self, frames: I) -> io::Result<()>
+    where
+        I: IntoIterator<Item = (Opcode, &'a [u8])> + Clone,
+    {
         poll_fn(|cx| self.poll_write_out(cx)).await?;
+        let total: usize = frames
+            .clone()
+            .into_iter()
+            .map(|(_, payload)| payload.len() + MAX_HEADER)
+            .sum();
+        if total <= SCRATCH {
+            self.write_gathered(frames, total);
+            poll_fn(|cx| self.poll_write_out(cx)).await?;
+        } else {
+            let frames: Vec<(Opcode, &[u8])> = frames.into_iter().collect();
+            self.write_vectored(&frames).await?;
+        }
+        poll_fn(|cx| Pin::new(&mut self.io).poll_flush(cx)).await
+    }
+
+    /// Gathers frames into the scratch buffer and writes what the socket
+    /// takes without waiting; the rest goes to `out`.
+    fn write_gathered<'a, I>(&mut self, frames: I, total: usize)
+    where
+        I: IntoIterator<Item = (Opcode, &'a [u8])>,
+    {
+        SCRATCH_BUFFER.with_borrow_mut(|scratch| {
+            let mut len = 0;
+            for (opcode, payload) in frames {
+                let mut header = [0u8; MAX_HEADER];
+                let size = frame::write_header(&mut header, opcode, payload.len());
+                scratch[len..len + size].copy_from_slice(&header[..size]);
+                len += size;
+                scratch[len..len + payload.len()].copy_from_slice(payload);
+                len += payload.len();
+            }
+            debug_assert!(len <= total);
+            let gathered = &scratch[..len];
+            let written = if self.out.is_empty() {
+                let waker = std::task::Waker::noop();
+                let mut cx = Context::from_waker(waker);
+                match Pin::new(&mut self.io).poll_write(&mut cx, gathered) {
+                    Poll::Ready(Ok(written)) => written,
+                    // A failed write shows again on the next one.
+                    _ => 0,
+                }
+            } else {
+                0
+            };
+            self.out.extend_from_slice(&gathered[written..]);
+        });
+    }
+
+    /// One vectored write of headers and payloads in place, retried until
+    /// all went out.
+    async fn write_vectored(&mut self, frames: &[(Opcode, &[u8])]) -> io::Result<()> {
         for batch in frames.chunks(BATCH) {
             // On the heap: this future lives in a session's task, whose size
             // every idle connection pays.
@@ -335,13 +393,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Ws<S> {
                 IoSlice::advance_slices(&mut remaining, written);
             }
         }
-        poll_fn(|cx| Pin::new(&mut self.io).poll_flush(cx)).await
+        Ok(())
+    }
+
+    /// [`send_frames`](Self::send_frames) of a slice.
+    pub(crate) async fn send_all(&mut self, frames: &[(Opcode, &[u8])]) -> io::Result<()> {
+        self.send_frames(frames.iter().copied()).await
     }
 
     /// Sends messages, in as few system calls as the socket allows.
     pub(crate) async fn send(&mut self, payloads: &[Payload]) -> io::Result<()> {
-        let frames: Vec<(Opcode, &[u8])> = payloads.iter().map(Payload::frame).collect();
-        self.send_all(&frames).await
+        self.send_frames(payloads.iter().map(Payload::frame)).await
     }
 
     /// Sends a close frame with `code` (unless the client closed first) and
