@@ -70,6 +70,11 @@ impl Transport {
         }
     }
 
+    /// Whether the transport is a WebSocket (the browser's or Flash's).
+    pub(crate) fn is_websocket(self) -> bool {
+        matches!(self, Transport::WebSocket | Transport::FlashSocket)
+    }
+
     /// Whether the transport keeps one connection open, with heartbeats,
     /// rather than polling (whose liveness is judged by
     /// [`Settings::session_expiry`] for 0.6 clients).

@@ -30,6 +30,8 @@ use session::actor::{Actor, Opening};
 #[derive(Clone, Default)]
 pub(crate) struct Registry {
     inner: Arc<Mutex<HashMap<String, Arc<Session>>>>,
+    /// Whether a server's shutdown closes these sessions already.
+    watched: Arc<std::sync::OnceLock<()>>,
 }
 
 impl Registry {
@@ -57,6 +59,19 @@ impl Registry {
     pub(crate) fn len(&self) -> usize {
         self.map().len()
     }
+
+    /// Ties the sessions to the server's shutdown (once per registry).
+    fn watch(&self, context: &context::ServerContext) {
+        if self.watched.set(()).is_ok() {
+            let registry = self.clone();
+            context.hooks.add(move || {
+                let sessions: Vec<Arc<Session>> = registry.map().values().cloned().collect();
+                for session in sessions {
+                    session.close(crate::DisconnectReason::ServerShuttingDown);
+                }
+            });
+        }
+    }
 }
 
 /// What the 0.6 transports need of a router.
@@ -76,12 +91,20 @@ impl Core {
         request: &Parts,
         extra: Option<String>,
     ) -> Result<Arc<Session>, Reject> {
+        self.open_with(transport, request, extra, None).await
+    }
+
+    /// As [`open`](Self::open), a WebSocket session handing its upgrade to
+    /// the session's task.
+    pub(crate) async fn open_with(
+        &self,
+        transport: Transport,
+        request: &Parts,
+        extra: Option<String>,
+        upgrade: Option<hyper::upgrade::OnUpgrade>,
+    ) -> Result<Arc<Session>, Reject> {
         let context = context::of(request);
-        let (session, inbox) = Session::new(
-            transport,
-            self.settings.max_queued_bytes,
-            context.map(|c| &c.shutdown),
-        );
+        let (session, inbox) = Session::new(transport, self.settings.max_queued_bytes);
         let session = Arc::new(session);
         let handshake = Arc::new(Handshake::new(request, transport));
         if !self
@@ -93,6 +116,14 @@ impl Core {
                 "session limit reached; refusing a new session"
             );
             return Err(Reject::Overloaded);
+        }
+        if let Some(context) = context {
+            self.registry.watch(context);
+            // Listed before this check: a shutdown that began meanwhile
+            // either found the session in the registry or is seen here.
+            if context.shutdown.is_cancelled() {
+                session.close(crate::DisconnectReason::ServerShuttingDown);
+            }
         }
         let socket = Socket::new(
             Arc::from(session.id.as_str()),
@@ -117,6 +148,7 @@ impl Core {
                 socket,
                 info,
                 inbox,
+                upgrade,
                 settings: Arc::clone(&self.settings),
                 registry: self.registry.clone(),
                 opened,

@@ -3,9 +3,12 @@
 //! It runs the callbacks one at a time, in order, and is the only place
 //! that decides a session's life: heartbeats and their timeout for
 //! persistent transports, expiry for polling ones, and the final
-//! `on_close`, called exactly once.
+//! `on_close`, called exactly once. A WebSocket session's task also owns
+//! its socket: a message is read, handled and answered here, without a hop
+//! to another task.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
@@ -17,7 +20,12 @@ use crate::legacy::Registry;
 use crate::panic::guarded;
 use crate::protocol::legacy::{self, Frame};
 use crate::socket::namespace::DynConnection;
+use crate::ws::{self, WsStream};
 use crate::{DisconnectReason, Message, Settings, Socket};
+
+/// How long a closing session's last output and close frame may take to go
+/// out: a client that does not read must not hold its connection open.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Everything a session's task needs, handed over when it starts.
 pub(crate) struct Actor {
@@ -30,7 +38,10 @@ pub(crate) struct Actor {
 pub(crate) struct Opening {
     pub(crate) socket: Socket,
     pub(crate) info: OpenInfo,
-    pub(crate) inbox: mpsc::Receiver<Vec<Frame>>,
+    /// HTTP transports' POSTs, decoded (none for a WebSocket session).
+    pub(crate) inbox: Option<mpsc::Receiver<Vec<Frame>>>,
+    /// A WebSocket session's upgrade, taken over once `on_open` accepted.
+    pub(crate) upgrade: Option<hyper::upgrade::OnUpgrade>,
     pub(crate) settings: Arc<Settings>,
     /// Where the session is listed by id, for its transports.
     pub(crate) registry: Registry,
@@ -48,6 +59,7 @@ impl Actor {
                     socket,
                     info,
                     mut inbox,
+                    upgrade,
                     settings,
                     registry,
                     opened,
@@ -81,13 +93,26 @@ impl Actor {
         }
         tracing::debug!("session open");
 
+        let mut ws = match upgrade {
+            Some(upgrade) => match ws::accept(upgrade, settings.max_message_size).await {
+                Some(ws) => Some(ws),
+                None => {
+                    session.close(DisconnectReason::TransportClose);
+                    None
+                }
+            },
+            None => None,
+        };
         let reason = Lifecycle::new(&session, &settings)
-            .drive(&mut *connection, &socket, &mut inbox)
+            .drive(&mut *connection, &socket, &mut inbox, &mut ws)
             .await;
         session.close(reason);
         let reason = session.close_reason();
         unlist(&socket, &registry);
         session.outbox.close();
+        if let Some(ws) = &mut ws {
+            farewell(&session, ws, reason).await;
+        }
         let unsent = session.outbox.queued_len();
         if unsent > 0 && !session.transport.is_persistent() {
             tracing::info!(?reason, unsent, "session closed with undelivered output");
@@ -95,6 +120,52 @@ impl Actor {
         tracing::debug!(%reason, "session closed");
         guarded("on_close", connection.on_close(&socket, reason)).await;
     }
+}
+
+/// The next decoded POST; pending forever for a WebSocket session.
+async fn receive(inbox: &mut Option<mpsc::Receiver<Vec<Frame>>>) -> Option<Vec<Frame>> {
+    match inbox {
+        Some(inbox) => inbox.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The frames of the next WebSocket message; pending forever without one.
+async fn next_message(ws: &mut Option<WsStream>) -> Result<Vec<Frame>, DisconnectReason> {
+    let Some(ws) = ws else {
+        return std::future::pending().await;
+    };
+    let violation = match ws.next().await {
+        Some(Ok(ws::Message::Text(text))) => match legacy::decode(&text) {
+            Ok(frames) => return Ok(frames),
+            Err(error) => format!("malformed message: {error}"),
+        },
+        Some(Ok(ws::Message::Binary(_))) => "binary message on a text protocol".to_owned(),
+        Some(Ok(ws::Message::Close(_))) | None => return Err(DisconnectReason::TransportClose),
+        Some(Err(ws::Error::Violation(violation))) => violation.to_string(),
+        Some(Err(error)) => {
+            tracing::debug!(%error, "websocket ended");
+            return Err(DisconnectReason::TransportError);
+        }
+    };
+    tracing::warn!(%violation, "closing the session");
+    Err(DisconnectReason::ParseError)
+}
+
+/// After the session ended: what the application queued before it closed
+/// goes out, if the client takes it promptly, then the close frame.
+async fn farewell(session: &Session, ws: &mut WsStream, reason: DisconnectReason) {
+    let gone = matches!(
+        reason,
+        DisconnectReason::TransportClose | DisconnectReason::TransportError
+    );
+    let goodbye = async {
+        if !gone && let Some(payload) = session.outbox.take() {
+            ws.send(&[ws::Payload::OwnedText(payload)]).await?;
+        }
+        ws.close(1000).await
+    };
+    let _ = tokio::time::timeout(CLOSE_GRACE, goodbye).await;
 }
 
 /// Takes a session out of its namespace and the transports' registry.
@@ -130,7 +201,8 @@ impl<'a> Lifecycle<'a> {
         &mut self,
         connection: &mut dyn DynConnection,
         socket: &Socket,
-        inbox: &mut mpsc::Receiver<Vec<Frame>>,
+        inbox: &mut Option<mpsc::Receiver<Vec<Frame>>>,
+        ws: &mut Option<WsStream>,
     ) -> DisconnectReason {
         let session = self.session;
         let persistent = session.transport.is_persistent();
@@ -142,16 +214,46 @@ impl<'a> Lifecycle<'a> {
         let closing = session.closing();
         let beat = sleep_until(self.next_beat);
         let echo_deadline = sleep_until(self.next_beat);
-        tokio::pin!(closing, beat, echo_deadline);
+        let outgoing = session.outbox.next();
+        tokio::pin!(closing, beat, echo_deadline, outgoing);
+        let carried = ws.is_some();
         loop {
             tokio::select! {
                 biased;
                 () = &mut closing => return session.close_reason(),
-                frames = inbox.recv() => {
+                frames = receive(inbox) => {
                     let Some(frames) = frames else { return DisconnectReason::TransportClose };
                     for frame in frames {
                         if !self.handle(connection, socket, frame).await {
                             return DisconnectReason::HandlerPanicked;
+                        }
+                    }
+                }
+                read = next_message(ws) => {
+                    let frames = match read {
+                        Ok(frames) => frames,
+                        Err(reason) => return reason,
+                    };
+                    for frame in frames {
+                        if !self.handle(connection, socket, frame).await {
+                            return DisconnectReason::HandlerPanicked;
+                        }
+                    }
+                }
+                payload = &mut outgoing, if carried => {
+                    let Some(payload) = payload else { return session.close_reason() };
+                    outgoing.set(session.outbox.next());
+                    if let Some(ws) = ws.as_mut() {
+                        // A client that does not read blocks this write; the
+                        // session then closes (its queue fills, or its
+                        // heartbeat goes unanswered) and must not wait on it.
+                        let payload = [ws::Payload::OwnedText(payload)];
+                        let sent = tokio::select! {
+                            sent = ws.send(&payload) => sent.is_ok(),
+                            () = session.closing() => false,
+                        };
+                        if !sent {
+                            return DisconnectReason::TransportError;
                         }
                     }
                 }

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use crate::protocol::legacy::{self, Frame};
 use crate::{DisconnectReason, Transport};
@@ -42,8 +41,14 @@ pub(crate) struct Session {
     pub(crate) id: String,
     pub(crate) transport: Transport,
     pub(crate) outbox: Outbox,
-    inbox: mpsc::Sender<Vec<Frame>>,
-    cancel: CancellationToken,
+    /// HTTP transports' POSTs deliver here; a WebSocket session's task
+    /// reads its client itself and has none.
+    inbox: Option<mpsc::Sender<Vec<Frame>>>,
+    /// Set once the session is asked to end; `attention` wakes whoever
+    /// waits for that (an atomic flag: watched once per message, unlike a
+    /// cancellation token, whose check takes a lock).
+    closing: std::sync::atomic::AtomicBool,
+    attention: tokio::sync::Notify,
     reason: OnceLock<DisconnectReason>,
     poll: Mutex<PollState>,
 }
@@ -57,24 +62,28 @@ struct PollState {
 
 impl Session {
     /// A new session whose outbox already holds the session id, the first
-    /// message the client must see. `parent` ties it to a server's shutdown.
+    /// message the client must see.
     pub(crate) fn new(
         transport: Transport,
         max_queued_bytes: usize,
-        parent: Option<&CancellationToken>,
-    ) -> (Session, mpsc::Receiver<Vec<Frame>>) {
+    ) -> (Session, Option<mpsc::Receiver<Vec<Frame>>>) {
         let id = new_id();
         let mut greeting = String::with_capacity(32);
         legacy::encode_text(&mut greeting, &id);
         let outbox = Outbox::new(greeting, max_queued_bytes);
-        let (inbox, receiver) = mpsc::channel(INBOX_DEPTH);
-        let cancel = parent.map_or_else(CancellationToken::new, CancellationToken::child_token);
+        let (inbox, receiver) = if transport.is_websocket() {
+            (None, None)
+        } else {
+            let (inbox, receiver) = mpsc::channel(INBOX_DEPTH);
+            (Some(inbox), Some(receiver))
+        };
         let session = Session {
             id,
             transport,
             outbox,
             inbox,
-            cancel,
+            closing: std::sync::atomic::AtomicBool::new(false),
+            attention: tokio::sync::Notify::new(),
             reason: OnceLock::new(),
             poll: Mutex::new(PollState {
                 request_open: false,
@@ -87,16 +96,27 @@ impl Session {
     /// Asks the actor to end the session. The first reason given wins.
     pub(crate) fn close(&self, reason: DisconnectReason) {
         let _ = self.reason.set(reason);
-        self.cancel.cancel();
+        self.closing
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.attention.notify_waiters();
     }
 
     pub(crate) fn is_closing(&self) -> bool {
-        self.cancel.is_cancelled()
+        self.closing.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Resolves once the session is asked to close.
     pub(crate) async fn closing(&self) {
-        self.cancel.cancelled().await
+        loop {
+            let notified = self.attention.notified();
+            tokio::pin!(notified);
+            // Registered before the check: a close between the two wakes it.
+            notified.as_mut().enable();
+            if self.is_closing() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// The reason the session is closing; a cancelled parent means shutdown.
@@ -111,18 +131,21 @@ impl Session {
     /// transport then stops reading: backpressure). `false` once the
     /// session is gone.
     pub(crate) async fn deliver(&self, frames: Vec<Frame>) -> bool {
+        let Some(inbox) = &self.inbox else {
+            return false;
+        };
         if frames.is_empty() {
             return !self.is_closing();
         }
         // The common case, an actor keeping up, needs no waiting machinery.
-        let frames = match self.inbox.try_send(frames) {
+        let frames = match inbox.try_send(frames) {
             Ok(()) => return true,
             Err(mpsc::error::TrySendError::Closed(_)) => return false,
             Err(mpsc::error::TrySendError::Full(frames)) => frames,
         };
         tokio::select! {
-            sent = self.inbox.send(frames) => sent.is_ok(),
-            () = self.cancel.cancelled() => false,
+            sent = inbox.send(frames) => sent.is_ok(),
+            () = self.closing() => false,
         }
     }
 
@@ -175,7 +198,7 @@ mod tests {
 
     #[test]
     fn a_second_request_is_refused_while_one_is_open() {
-        let (session, _rx) = Session::new(Transport::XhrPolling, 1024, None);
+        let (session, _rx) = Session::new(Transport::XhrPolling, 1024);
         let session = Arc::new(session);
         let first = session.begin_request();
         assert!(first.is_some());
