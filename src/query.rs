@@ -1,6 +1,8 @@
 //! Query strings, strictly: `name=value` pairs, `+` as space,
 //! percent-decoding, never a panic on junk.
 
+use std::borrow::Cow;
+
 /// The percent-decoded value of the first parameter `name`; `Some("")`
 /// for a bare `name`.
 pub(crate) fn param(query: &str, name: &str) -> Option<String> {
@@ -18,19 +20,20 @@ pub(crate) fn decode(text: &str) -> String {
         .into_owned()
 }
 
-/// The parameters the Engine.IO layer reads.
+/// The parameters the Engine.IO layer reads, borrowed from the query
+/// unless they need decoding.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct EngineQuery {
-    pub(crate) eio: Option<String>,
-    pub(crate) transport: Option<String>,
-    pub(crate) sid: Option<String>,
+pub(crate) struct EngineQuery<'q> {
+    pub(crate) eio: Option<Cow<'q, str>>,
+    pub(crate) transport: Option<Cow<'q, str>>,
+    pub(crate) sid: Option<Cow<'q, str>>,
     /// The JSONP callback index (`j`), digits only.
-    pub(crate) jsonp: Option<String>,
+    pub(crate) jsonp: Option<Cow<'q, str>>,
     pub(crate) b64: bool,
 }
 
-impl EngineQuery {
-    pub(crate) fn parse(query: &str) -> EngineQuery {
+impl<'q> EngineQuery<'q> {
+    pub(crate) fn parse(query: &'q str) -> EngineQuery<'q> {
         let mut parsed = EngineQuery::default();
         for pair in query.split('&') {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -46,7 +49,11 @@ impl EngineQuery {
                 _ => continue,
             };
             if slot.is_none() {
-                *slot = Some(decode(value));
+                *slot = Some(if value.contains(['%', '+']) {
+                    Cow::Owned(decode(value))
+                } else {
+                    Cow::Borrowed(value)
+                });
             }
         }
         parsed

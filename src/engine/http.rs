@@ -115,7 +115,10 @@ pub(crate) async fn serve<F: StartUpper>(
     core: &EngineCore<F>,
     request: Request<Body>,
 ) -> Response<Body> {
-    let query = EngineQuery::parse(request.uri().query().unwrap_or(""));
+    // The URI's bytes are shared, not copied: the query borrows from them
+    // while the request moves on.
+    let uri = request.uri().clone();
+    let query = EngineQuery::parse(uri.query().unwrap_or(""));
     match answer(core, request, &query).await {
         Ok(response) => response,
         Err((error, message)) => {
@@ -134,7 +137,7 @@ fn fail(error: EngineError) -> Answer {
 async fn answer<F: StartUpper>(
     core: &EngineCore<F>,
     request: Request<Body>,
-    query: &EngineQuery,
+    query: &EngineQuery<'_>,
 ) -> Answer {
     let settings = &core.settings;
     let transport = match query.transport.as_deref() {
@@ -173,7 +176,7 @@ async fn answer<F: StartUpper>(
 async fn handshake<F: StartUpper>(
     core: &EngineCore<F>,
     request: Request<Body>,
-    query: &EngineQuery,
+    query: &EngineQuery<'_>,
     version: Version,
     transport: Transport,
 ) -> Answer {
@@ -301,7 +304,7 @@ fn upgrade<F: StartUpper>(
     core: &EngineCore<F>,
     conn: Arc<Conn>,
     request: Request<Body>,
-    query: &EngineQuery,
+    query: &EngineQuery<'_>,
 ) -> Answer {
     let key =
         crate::ws::handshake_key(request.headers()).map_err(|_| (EngineError::BadRequest, None))?;
@@ -361,7 +364,7 @@ impl Drop for ClaimGuard {
 }
 
 /// A polling GET: waits for output and takes it all.
-async fn poll(conn: Arc<Conn>, query: &EngineQuery) -> Answer {
+async fn poll(conn: Arc<Conn>, query: &EngineQuery<'_>) -> Answer {
     let jsonp = jsonp_index(query)?;
     let claim = match conn.begin_get() {
         Ok(claim) => claim,
@@ -422,7 +425,7 @@ async fn post<F: StartUpper>(
     core: &EngineCore<F>,
     conn: Arc<Conn>,
     request: Request<Body>,
-    query: &EngineQuery,
+    query: &EngineQuery<'_>,
 ) -> Answer {
     let claim = match conn.begin_post() {
         Ok(claim) => claim,
@@ -481,17 +484,23 @@ async fn read_body(
     if announced.is_some_and(|len| len > limit as u64) {
         return fail_body(EngineError::TooLarge);
     }
-    let collected = tokio::time::timeout(
-        BODY_TIMEOUT,
-        Limited::new(request.into_body(), limit).collect(),
-    )
-    .await
-    .map_err(|_| {
-        (
-            EngineError::BadRequest,
-            Some("request body too slow".to_owned()),
-        )
-    })?;
+    let collect = Limited::new(request.into_body(), limit).collect();
+    tokio::pin!(collect);
+    // A small body usually came with its headers: only one that has not
+    // needs a clock (a timer armed per POST is not free).
+    let collected = match futures_util::poll!(collect.as_mut()) {
+        std::task::Poll::Ready(collected) => collected,
+        std::task::Poll::Pending => {
+            tokio::time::timeout(BODY_TIMEOUT, collect)
+                .await
+                .map_err(|_| {
+                    (
+                        EngineError::BadRequest,
+                        Some("request body too slow".to_owned()),
+                    )
+                })?
+        }
+    };
     match collected {
         Ok(body) => Ok(body.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => fail_body(EngineError::TooLarge),
@@ -561,7 +570,7 @@ fn jsonp_data(form: &str) -> Option<String> {
 
 /// The JSONP callback index: digits only (node drops the rest; we refuse
 /// an index with nothing left, which no client sends).
-fn jsonp_index(query: &EngineQuery) -> Result<Option<u32>, (EngineError, Option<String>)> {
+fn jsonp_index(query: &EngineQuery<'_>) -> Result<Option<u32>, (EngineError, Option<String>)> {
     let Some(raw) = &query.jsonp else {
         return Ok(None);
     };
@@ -625,7 +634,7 @@ mod tests {
         assert_eq!(jsonp_index(&with("0x1")).unwrap(), Some(1));
         assert_eq!(jsonp_index(&with("alert(1)")).unwrap(), Some(1));
         assert!(jsonp_index(&with("abc")).is_err());
-        assert_eq!(jsonp_index(&EngineQuery::default()).unwrap(), None);
+        assert_eq!(jsonp_index(&EngineQuery<'_>::default()).unwrap(), None);
     }
 
     #[test]
