@@ -626,15 +626,15 @@ mod tests {
 
     #[test]
     fn jsonp_indexes_are_digits() {
-        let with = |j: &str| EngineQuery {
-            jsonp: Some(j.to_owned()),
+        let with = |j: &'static str| EngineQuery {
+            jsonp: Some(j.into()),
             ..EngineQuery::default()
         };
         assert_eq!(jsonp_index(&with("3")).unwrap(), Some(3));
         assert_eq!(jsonp_index(&with("0x1")).unwrap(), Some(1));
         assert_eq!(jsonp_index(&with("alert(1)")).unwrap(), Some(1));
         assert!(jsonp_index(&with("abc")).is_err());
-        assert_eq!(jsonp_index(&EngineQuery<'_>::default()).unwrap(), None);
+        assert_eq!(jsonp_index(&EngineQuery::default()).unwrap(), None);
     }
 
     #[test]
