@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::scenario::soak::SoakParams;
 use crate::scenario::{Params, Scenario};
 use crate::server::{Mode, Protocol, ServerKind};
 
@@ -41,6 +42,17 @@ options:
 
        tornadio-bench plot FILE.csv          redraw a sweep's SVG (FILE.svg) from its CSV
 
+       tornadio-bench cluster [--clients N] [--seconds S] [--runs R] [--smoke]
+           broadcast to N clients (default 10000) across two tornadio processes
+           sharing rooms through a redis-server of its own, beside one process
+           with and without Redis (needs redis-server)
+
+       tornadio-bench soak [--clients N] [--seconds S] [--out DIR] [--smoke]
+           tornadio under churn: rounds of N sessions (default 10000) of every
+           generation and transport opened, echoed and dropped, for S seconds
+           (default 600) beside steady echo clients; server RSS after each
+           round, written to DIR/soak.csv and DIR/soak.svg
+
 internal:
   tornadio-bench serve SERVER echo|broadcast [--cpu N]
       SERVER: tornadio|ws-baseline|poll-baseline|ws-baseline-v5|poll-baseline-v5";
@@ -52,10 +64,15 @@ pub enum Command {
     /// Redraw the SVG of a sweep from its CSV.
     Plot(PathBuf),
     Bench(Bench),
+    Soak(SoakParams),
+    /// Broadcast across processes through Redis: the parameters, the runs.
+    Cluster(Params, usize),
     Serve {
         kind: ServerKind,
         mode: Mode,
         cpu: Option<usize>,
+        /// Share rooms through the Redis at this URL (tornadio only).
+        redis: Option<String>,
     },
 }
 
@@ -139,6 +156,15 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     match first.as_str() {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "serve" => parse_serve(args),
+        "soak" => parse_soak(args).map(Command::Soak),
+        "cluster" => {
+            let bench = parse_bench("broadcast", args)?;
+            let clients = bench.client_counts(Scenario::Broadcast)[0];
+            Ok(Command::Cluster(
+                bench.params(Scenario::Broadcast, clients),
+                bench.runs,
+            ))
+        }
         "plot" => {
             let csv = args.next().ok_or("plot: missing CSV file")?;
             Ok(Command::Plot(csv.into()))
@@ -152,12 +178,39 @@ fn parse_serve(mut args: impl Iterator<Item = String>) -> Result<Command, String
     let kind = ServerKind::parse(&kind).ok_or(format!("serve: unknown server {kind:?}"))?;
     let mode = args.next().ok_or("serve: missing MODE")?;
     let mode = Mode::parse(&mode).ok_or(format!("serve: unknown mode {mode:?}"))?;
-    let cpu = match args.next().as_deref() {
-        None => None,
-        Some("--cpu") => Some(number(args.next(), "--cpu")?),
-        Some(other) => return Err(format!("serve: unknown option {other:?}")),
+    let (mut cpu, mut redis) = (None, None);
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--cpu" => cpu = Some(number(args.next(), "--cpu")?),
+            "--redis" => redis = Some(args.next().ok_or("--redis needs a URL")?),
+            other => return Err(format!("serve: unknown option {other:?}")),
+        }
+    }
+    Ok(Command::Serve {
+        kind,
+        mode,
+        cpu,
+        redis,
+    })
+}
+
+fn parse_soak(args: impl Iterator<Item = String>) -> Result<SoakParams, String> {
+    // The same flags as a benchmark run, of which the soak takes a few.
+    let bench = parse_bench("ws-echo", args)?;
+    let (clients, seconds) = if bench.smoke {
+        (500, 10.0)
+    } else {
+        (10_000, 600.0)
     };
-    Ok(Command::Serve { kind, mode, cpu })
+    let out = bench.out_dir();
+    Ok(SoakParams {
+        clients: bench.clients.unwrap_or(clients),
+        duration: Duration::from_secs_f64(bench.seconds.unwrap_or(seconds)),
+        echoes: 2,
+        steady: 20,
+        size: bench.size.unwrap_or(64),
+        out,
+    })
 }
 
 fn parse_bench(first: &str, mut args: impl Iterator<Item = String>) -> Result<Bench, String> {
@@ -299,6 +352,26 @@ mod tests {
         assert_eq!(b.params(Scenario::Broadcast, 20).seconds, 2.0);
         let b = bench("polling-echo --sweep 10,50,100").unwrap();
         assert_eq!(b.client_counts(Scenario::PollingEcho), [10, 50, 100]);
+    }
+
+    #[test]
+    fn soak_defaults_and_smoke() {
+        let Ok(Command::Soak(soak)) = parse(["soak".to_owned()]) else {
+            panic!("not a soak");
+        };
+        assert_eq!(
+            (soak.clients, soak.duration),
+            (10_000, Duration::from_secs(600))
+        );
+        let line = "soak --smoke --clients 300 --out /tmp/x";
+        let Ok(Command::Soak(soak)) = parse(line.split(' ').map(String::from)) else {
+            panic!("not a soak");
+        };
+        assert_eq!(
+            (soak.clients, soak.duration),
+            (300, Duration::from_secs(10))
+        );
+        assert_eq!(soak.out, PathBuf::from("/tmp/x"));
     }
 
     #[test]

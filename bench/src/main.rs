@@ -46,13 +46,26 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Plot(csv) => replot(&csv),
-        Command::Serve { kind, mode, cpu } => {
+        Command::Serve {
+            kind,
+            mode,
+            cpu,
+            redis,
+        } => {
             if let Some(cpu) = cpu
                 && let Err(e) = system::pin_to_cpu(cpu)
             {
                 eprintln!("warning: could not pin the server to cpu {cpu}: {e}");
             }
-            runtime(false).and_then(|rt| rt.block_on(server::serve(kind, mode)))
+            runtime(false).and_then(|rt| rt.block_on(server::serve(kind, mode, redis)))
+        }
+        Command::Soak(params) => {
+            let pinned = system::can_pin() && system::pin_to_cpu(system::LOADGEN_CPU).is_ok();
+            runtime(pinned).and_then(|rt| rt.block_on(scenario::soak::run(&params)))
+        }
+        Command::Cluster(params, runs) => {
+            let pinned = system::can_pin() && system::pin_to_cpu(system::LOADGEN_CPU).is_ok();
+            runtime(pinned).and_then(|rt| rt.block_on(scenario::cluster::run(&params, runs)))
         }
         Command::Bench(bench) => {
             let pinned = system::can_pin() && system::pin_to_cpu(system::LOADGEN_CPU).is_ok();

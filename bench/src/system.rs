@@ -74,6 +74,11 @@ impl ServerProcess {
     /// the server's own program), pinned to [`SERVER_CPU`] when the machine
     /// has two cores, and waits until it listens.
     pub fn start(kind: ServerKind, mode: Mode) -> io::Result<ServerProcess> {
+        ServerProcess::start_with(kind, mode, &[])
+    }
+
+    /// The same with `extra` arguments for the server (`--redis URL`).
+    pub fn start_with(kind: ServerKind, mode: Mode, extra: &[&str]) -> io::Result<ServerProcess> {
         let (program, args) = kind.invocation(mode)?;
         // BENCH_SERVER_WRAPPER="valgrind --tool=massif" (say) runs the
         // servers under a profiler.
@@ -87,7 +92,7 @@ impl ServerProcess {
             }
             None => Command::new(program),
         };
-        command.args(args);
+        command.args(args).args(extra);
         if can_pin() {
             if kind.is_external() {
                 pin_before_exec(&mut command);
@@ -131,6 +136,12 @@ impl ServerProcess {
             })
             .map(|kib| kib * 1024)
             .ok_or_else(|| io::Error::other("no VmRSS in /proc/PID/status"))
+    }
+
+    /// How many file descriptors the server holds open (its listening
+    /// socket, every connection, the runtime's own).
+    pub fn open_fds(&self) -> io::Result<usize> {
+        Ok(std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))?.count())
     }
 
     /// Which server it is.
@@ -212,9 +223,17 @@ pub struct CpuSample {
 
 impl CpuSample {
     pub fn take(server: &ServerProcess) -> CpuSample {
+        CpuSample::take_all(&[server])
+    }
+
+    /// The same with `servers` together as the server.
+    pub fn take_all(servers: &[&ServerProcess]) -> CpuSample {
         CpuSample {
             at: Instant::now(),
-            server: process_ticks(&format!("/proc/{}/stat", server.pid())).unwrap_or(0),
+            server: servers
+                .iter()
+                .filter_map(|server| process_ticks(&format!("/proc/{}/stat", server.pid())))
+                .sum(),
             own: process_ticks("/proc/self/stat").unwrap_or(0),
             machine: machine_busy_ticks().unwrap_or(0),
         }
@@ -287,4 +306,73 @@ pub async fn machine_load(window: Duration) -> f64 {
     tokio::time::sleep(window).await;
     let after = machine_busy_ticks().unwrap_or(0);
     after.saturating_sub(before) as f64 / hz / window.as_secs_f64()
+}
+
+/// A `redis-server` of the bench's own on a free port, without persistence,
+/// pinned beside the servers; killed on drop.
+pub struct RedisProcess {
+    child: Child,
+    url: String,
+}
+
+impl RedisProcess {
+    /// Starts Debian's `redis-server` and waits until it answers `PING`.
+    pub fn start() -> io::Result<RedisProcess> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut command = Command::new("redis-server");
+        command
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        if can_pin() {
+            pin_before_exec(&mut command);
+        }
+        let child = command.spawn().map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("starting redis-server (apt-get install redis-server): {e}"),
+            )
+        })?;
+        let redis = RedisProcess {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ping(port) {
+            if Instant::now() >= deadline {
+                return Err(io::Error::other("redis-server did not answer PING within 10 s"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(redis)
+    }
+
+    /// `redis://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for RedisProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether a Redis on `port` answers `PING` with `+PONG`.
+fn ping(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut tcp) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut answer = [0u8; 7];
+    tcp.write_all(b"PING\r\n").is_ok()
+        && tcp.read_exact(&mut answer).is_ok()
+        && &answer == b"+PONG\r\n"
 }

@@ -36,19 +36,36 @@ pub async fn run(
     params: &Params,
     progress: &mut Progress,
 ) -> io::Result<Measurement> {
-    let addr = server.addr();
+    run_on(&[server], params, progress).await
+}
+
+/// The same over several processes of one cluster (sharing rooms through
+/// Redis): the clients spread evenly over them, the sender on the first;
+/// the CPU figure is theirs together.
+pub async fn run_on(
+    servers: &[&ServerProcess],
+    params: &Params,
+    progress: &mut Progress,
+) -> io::Result<Measurement> {
     if params.clients < 2 {
         return Err(io::Error::other("broadcast needs at least 2 clients"));
     }
-    let protocol = server.kind().protocol();
-    let mut clients = connect_all(
-        protocol,
-        TransportKind::WebSocket,
-        addr,
-        params.clients,
-        progress,
-    )
-    .await?;
+    let Some(first) = servers.first() else {
+        return Err(io::Error::other("broadcast needs a server"));
+    };
+    let protocol = first.kind().protocol();
+    let mut clients = Vec::with_capacity(params.clients);
+    for (i, server) in servers.iter().enumerate() {
+        // The first server takes the remainder.
+        let share = params.clients / servers.len()
+            + if i == 0 {
+                params.clients % servers.len()
+            } else {
+                0
+            };
+        let ws = TransportKind::WebSocket;
+        clients.extend(connect_all(protocol, ws, server.addr(), share, progress).await?);
+    }
     let receivers = clients.len() - 1;
     let round = Arc::new(Round::default());
     let mut tasks = JoinSet::new();
@@ -60,7 +77,7 @@ pub async fn run(
     }
 
     let mut times = Vec::new();
-    let cpu_before = CpuSample::take(server);
+    let cpu_before = CpuSample::take_all(servers);
     let started = Instant::now();
     while times.len() < MAX_ROUNDS && (times.is_empty() || started.elapsed() < params.duration()) {
         if let Some(failed) = tasks.try_join_next() {
@@ -91,7 +108,7 @@ pub async fn run(
         ));
         tokio::time::sleep(GAP).await;
     }
-    let cpu_after = CpuSample::take(server);
+    let cpu_after = CpuSample::take_all(servers);
     let cpu = cpu_before.describe_until(&cpu_after);
     let server_seconds = cpu_before.server_seconds_until(&cpu_after);
     drop(to_sender);

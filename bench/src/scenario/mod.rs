@@ -4,9 +4,11 @@
 //! (once it speaks v5) tornadio.
 
 mod broadcast;
+pub mod cluster;
 mod echo;
 mod idle;
 pub mod load;
+pub mod soak;
 
 use std::io;
 use std::time::Duration;
@@ -182,7 +184,7 @@ const QUIET_LOAD: f64 = 0.25;
 /// Waits until other processes use less than [`QUIET_LOAD`] of the cores,
 /// at most `max_wait`; says so on stderr when it waits or gives up. On a
 /// shared machine a run next to a busy neighbour measures the neighbour.
-async fn wait_for_quiet(max_wait: Duration) {
+pub(crate) async fn wait_for_quiet(max_wait: Duration) {
     if max_wait.is_zero() {
         return;
     }

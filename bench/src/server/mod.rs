@@ -163,6 +163,10 @@ pub enum Mode {
     Echo,
     /// Send it to every connected client, the sender included.
     Broadcast,
+    /// Echo, with heartbeats and expiry short enough that abandoned
+    /// sessions are reaped within seconds, and `GET /stats` answering how
+    /// many connections are open: the `soak` run (tornadio only).
+    Soak,
 }
 
 impl Mode {
@@ -170,11 +174,12 @@ impl Mode {
         match self {
             Mode::Echo => "echo",
             Mode::Broadcast => "broadcast",
+            Mode::Soak => "soak",
         }
     }
 
     pub fn parse(name: &str) -> Option<Mode> {
-        [Mode::Echo, Mode::Broadcast]
+        [Mode::Echo, Mode::Broadcast, Mode::Soak]
             .into_iter()
             .find(|mode| mode.as_str() == name)
     }
@@ -182,16 +187,22 @@ impl Mode {
 
 /// Runs `kind` in `mode` on 127.0.0.1, an ephemeral port, until SIGTERM
 /// (then returns, so a profiler wrapping the process can write its report).
-pub async fn serve(kind: ServerKind, mode: Mode) -> io::Result<()> {
+pub async fn serve(kind: ServerKind, mode: Mode, redis: Option<String>) -> io::Result<()> {
     let mut terminate = signal(SignalKind::terminate())?;
     let stop = async move {
         terminate.recv().await;
     };
+    if (mode == Mode::Soak || redis.is_some()) && kind.role() != "tornadio" {
+        return Err(io::Error::other(format!(
+            "{} has no soak mode and no Redis (tornadio only)",
+            kind.as_str()
+        )));
+    }
     match kind {
-        ServerKind::Tornadio => tornadio::serve(mode, stop).await,
+        ServerKind::Tornadio => tornadio::serve(mode, redis, stop).await,
         ServerKind::WsBaseline => until(stop, ws_baseline::serve(mode)).await,
         ServerKind::PollBaseline => until(stop, poll_baseline::serve()).await,
-        ServerKind::TornadioV5 => tornadio_v5::serve(mode, stop).await,
+        ServerKind::TornadioV5 => tornadio_v5::serve(mode, redis, stop).await,
         ServerKind::WsBaselineV5 => until(stop, ws_baseline_v5::serve(mode)).await,
         ServerKind::PollBaselineV5 => until(stop, poll_baseline_v5::serve()).await,
         ServerKind::Socketioxide | ServerKind::Node => Err(io::Error::other(format!(

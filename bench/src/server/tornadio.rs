@@ -3,8 +3,11 @@
 
 use std::io;
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
-use tornadio::{Connection, Message, Router, Socket, SocketServer};
+use axum::routing::get;
+use tornadio::{Connection, Message, Router, Settings, Socket, SocketServer};
+use tornadio_redis::RedisAdapter;
 
 use super::{Mode, announce};
 
@@ -26,12 +29,33 @@ impl Connection for Broadcast {
     }
 }
 
-pub async fn serve(mode: Mode, stop: impl Future<Output = ()>) -> io::Result<()> {
-    let router = match mode {
+/// Serves `mode`; with `redis`, sharing rooms and broadcasts with every
+/// other process on that Redis (node's `@socket.io/redis-adapter` format).
+pub async fn serve(
+    mode: Mode,
+    redis: Option<String>,
+    stop: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let mut router = match mode {
         Mode::Echo => Router::new(|| Echo),
         Mode::Broadcast => Router::new(|| Broadcast),
+        Mode::Soak => Router::new(|| Echo).settings(soak_settings()),
     };
-    let app = axum::Router::new().merge(router);
+    if let Some(url) = redis {
+        let adapter = RedisAdapter::new(&url).map_err(io::Error::other)?;
+        router = router.adapter(adapter.clone());
+        tokio::time::timeout(Duration::from_secs(10), adapter.ready())
+            .await
+            .map_err(|_| io::Error::other(format!("Redis at {url} not ready within 10 s")))?;
+    }
+    let mut app = axum::Router::new().merge(router.clone());
+    if mode == Mode::Soak {
+        let count = move || {
+            let open = router.connection_count();
+            async move { open.to_string() }
+        };
+        app = app.route("/stats", get(count));
+    }
     let server = SocketServer::new(app)
         .address(Ipv4Addr::LOCALHOST.into())
         .port(0)
@@ -41,4 +65,19 @@ pub async fn serve(mode: Mode, stop: impl Future<Output = ()>) -> io::Result<()>
         .map_err(io::Error::other)?;
     announce(server.local_addr())?;
     server.run_until(stop).await.map_err(io::Error::other)
+}
+
+/// The soak's settings: every abandoned session is noticed within a few
+/// seconds (a v4 client that stops answering pings, a 0.6 polling client
+/// that stops polling), so a round can wait for the count to return.
+fn soak_settings() -> Settings {
+    let second = Duration::from_secs(1);
+    Settings::default()
+        .ping_interval(2 * second)
+        .ping_timeout(2 * second)
+        .session_check_interval(second)
+        .session_expiry(3 * second)
+        .heartbeat_interval(3 * second)
+        .heartbeat_timeout(3 * second)
+        .xhr_polling_timeout(2 * second)
 }

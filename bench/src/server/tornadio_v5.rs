@@ -15,6 +15,10 @@ use super::Mode;
 /// Whether tornadio speaks the current protocol, so the v5 scenarios run it.
 pub const AVAILABLE: bool = true;
 
-pub async fn serve(mode: Mode, stop: impl Future<Output = ()>) -> io::Result<()> {
-    super::tornadio::serve(mode, stop).await
+pub async fn serve(
+    mode: Mode,
+    redis: Option<String>,
+    stop: impl Future<Output = ()>,
+) -> io::Result<()> {
+    super::tornadio::serve(mode, redis, stop).await
 }

@@ -45,7 +45,7 @@ async fn connection(tcp: TcpStream, n: u64, mode: Mode, peers: Arc<Peers>) {
     };
     let greeting = Message::text(codec::encode(&session_id(n)));
     match mode {
-        Mode::Echo => echo(ws, greeting).await,
+        Mode::Echo | Mode::Soak => echo(ws, greeting).await,
         Mode::Broadcast => broadcast(ws, n, greeting, &peers).await,
     }
 }

@@ -44,7 +44,7 @@ async fn connection(tcp: TcpStream, n: u64, mode: Mode, peers: Arc<Peers>) {
         return;
     };
     match mode {
-        Mode::Echo => echo(ws, n).await,
+        Mode::Echo | Mode::Soak => echo(ws, n).await,
         Mode::Broadcast => broadcast(ws, n, &peers).await,
     }
 }

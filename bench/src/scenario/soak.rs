@@ -1,0 +1,420 @@
+//! `soak`: tornadio under churn for a long time. Each round opens N
+//! sessions of every generation and transport at once (Socket.IO v5 on
+//! WebSocket and polling, 0.6 on WebSocket and xhr-polling), has each echo
+//! a few messages, then drops them all: half of the WebSocket clients close
+//! politely, every other client just vanishes, so the server must notice
+//! each by itself (a closed TCP connection, an unanswered ping, a 0.6
+//! session that stopped polling). The round ends when the server reports
+//! that only the steady clients remain; its resident memory is read then.
+//! A few steady clients echo throughout, on every generation, so a round
+//! that disturbed other sessions shows as a failed or stalled echo.
+//!
+//! The server runs with short heartbeats (see the `soak` mode of
+//! `serve tornadio`) so a round waits seconds, not the default 45 s, for
+//! vanished clients. The figures: RSS after each round and at each round's
+//! peak, open file descriptors after each round, and the steady clients'
+//! echoes per second, written as CSV and plotted.
+
+use std::fmt::Write as _;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt, TryStreamExt, stream};
+use plotters::prelude::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+
+use super::load::{AnyClient, Incoming, Progress, TransportKind, message, within};
+use crate::server::{Mode, Protocol, ServerKind};
+use crate::system::ServerProcess;
+
+/// Which clients a round opens: per ten sessions, four v5 WebSocket, two v5
+/// polling, two 0.6 WebSocket and two 0.6 xhr-polling.
+const MIX: [(Protocol, TransportKind); 10] = {
+    use Protocol::{Legacy, V5};
+    use TransportKind::{Polling, WebSocket};
+    [
+        (V5, WebSocket),
+        (V5, Polling),
+        (Legacy, WebSocket),
+        (V5, WebSocket),
+        (Legacy, Polling),
+        (V5, WebSocket),
+        (V5, Polling),
+        (Legacy, WebSocket),
+        (V5, WebSocket),
+        (Legacy, Polling),
+    ]
+};
+
+/// Handshakes or echo exchanges in flight at once.
+const CONCURRENCY: usize = 128;
+
+/// How long the server may take to reap a round's vanished clients: the
+/// soak server's ping interval + timeout (4 s) and 0.6 expiry (3 s) with a
+/// wide margin for a loaded machine.
+const REAP_LIMIT: Duration = Duration::from_secs(60);
+
+/// What the soak run does.
+#[derive(Debug, Clone)]
+pub struct SoakParams {
+    /// Sessions opened (and dropped) per round.
+    pub clients: usize,
+    /// Keep starting rounds until this much time has passed.
+    pub duration: Duration,
+    /// Messages each session of a round echoes before it is dropped.
+    pub echoes: usize,
+    /// Clients that echo throughout the run, closed loop.
+    pub steady: usize,
+    /// Message size in bytes.
+    pub size: usize,
+    /// Where the CSV and SVG go.
+    pub out: PathBuf,
+}
+
+/// One round's figures.
+#[derive(Debug, Clone)]
+struct Round {
+    round: usize,
+    /// Since the start of the first round.
+    elapsed: Duration,
+    /// Server RSS with the round's sessions all open and echoed.
+    peak_rss: u64,
+    /// Server RSS once the round's sessions were all closed and reaped.
+    rss: u64,
+    /// Open file descriptors of the server after the round.
+    fds: usize,
+    /// How long the server took to close every dropped session.
+    reaped_in: Duration,
+    /// The steady clients' echoes per second during the round.
+    steady_rate: f64,
+}
+
+pub async fn run(params: &SoakParams) -> io::Result<()> {
+    let server = ServerProcess::start(ServerKind::Tornadio, Mode::Soak)?;
+    let addr = server.addr();
+    let mut progress = Progress::new(format!("[soak tornadio pid {}]", server.pid()));
+
+    let echoed = Arc::new(AtomicU64::new(0));
+    let mut steady = JoinSet::new();
+    for i in 0..params.steady {
+        let (protocol, transport) = MIX[i % MIX.len()];
+        let mut client = AnyClient::connect(protocol, transport, addr).await?;
+        let echoed = Arc::clone(&echoed);
+        let text = message(&format!("steady {i} "), params.size);
+        steady.spawn(async move {
+            loop {
+                echo(&mut client, &text).await?;
+                echoed.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    wait_for_count(addr, params.steady, Duration::from_secs(15)).await?;
+    let start_rss = server.rss_bytes()?;
+    let start_fds = server.open_fds()?;
+    eprintln!(
+        "  soak: {} sessions a round, {} echoes each, {} steady clients, {:.0} s; \
+         server RSS {:.1} MiB, {start_fds} fds with only the steady clients",
+        params.clients,
+        params.echoes,
+        params.steady,
+        params.duration.as_secs_f64(),
+        mib(start_rss)
+    );
+
+    let started = Instant::now();
+    let mut rounds = Vec::new();
+    let mut opened = 0usize;
+    while started.elapsed() < params.duration || rounds.is_empty() {
+        let round_started = Instant::now();
+        let echoed_before = echoed.load(Ordering::Relaxed);
+        let n = rounds.len() + 1;
+
+        progress.update(&format!("round {n}: connecting {}", params.clients));
+        let clients = within(
+            REAP_LIMIT,
+            "connecting a round",
+            stream::iter(0..params.clients)
+                .map(|i| {
+                    let (protocol, transport) = MIX[i % MIX.len()];
+                    AnyClient::connect(protocol, transport, addr)
+                })
+                .buffer_unordered(CONCURRENCY)
+                .try_collect::<Vec<_>>(),
+        )
+        .await?;
+        opened += clients.len();
+
+        progress.update(&format!("round {n}: echoing"));
+        let echoes = params.echoes;
+        let size = params.size;
+        let clients = within(
+            REAP_LIMIT,
+            "a round's echoes",
+            stream::iter(clients.into_iter().enumerate())
+                .map(|(i, mut client)| async move {
+                    let text = message(&format!("r{n} c{i} "), size);
+                    for _ in 0..echoes {
+                        echo(&mut client, &text).await?;
+                    }
+                    Ok::<_, io::Error>((i, client))
+                })
+                .buffer_unordered(CONCURRENCY)
+                .try_collect::<Vec<_>>(),
+        )
+        .await?;
+        let peak_rss = server.rss_bytes()?;
+
+        progress.update(&format!("round {n}: dropping"));
+        let dropped_at = Instant::now();
+        stream::iter(clients)
+            .for_each_concurrent(CONCURRENCY, |(i, client)| async move {
+                if i % 2 == 0 {
+                    // Close frames where the transport has them; the server
+                    // may already be gone for nobody, so errors do not count.
+                    let _ = within(Duration::from_secs(5), "closing", client.close()).await;
+                } else {
+                    drop(client);
+                }
+            })
+            .await;
+        progress.update(&format!("round {n}: waiting for the server to reap"));
+        wait_for_count(addr, params.steady, REAP_LIMIT).await?;
+        let reaped_in = dropped_at.elapsed();
+        if let Some(joined) = steady.try_join_next() {
+            let outcome: io::Result<()> = joined.map_err(io::Error::other)?;
+            return Err(io::Error::other(format!(
+                "a steady client stopped in round {n}: {outcome:?}"
+            )));
+        }
+        let round = Round {
+            round: n,
+            elapsed: started.elapsed(),
+            peak_rss,
+            rss: server.rss_bytes()?,
+            fds: server.open_fds()?,
+            reaped_in,
+            steady_rate: (echoed.load(Ordering::Relaxed) - echoed_before) as f64
+                / round_started.elapsed().as_secs_f64(),
+        };
+        progress.finish();
+        eprintln!(
+            "  round {:>3} at {:>5.0} s: RSS {:.1} MiB after ({:.1} MiB at peak), \
+             {} fds, reaped in {:.1} s, steady echoes {:.0}/s",
+            round.round,
+            round.elapsed.as_secs_f64(),
+            mib(round.rss),
+            mib(round.peak_rss),
+            round.fds,
+            round.reaped_in.as_secs_f64(),
+            round.steady_rate
+        );
+        rounds.push(round);
+    }
+    steady.abort_all();
+
+    std::fs::create_dir_all(&params.out)?;
+    let csv = params.out.join("soak.csv");
+    let svg = params.out.join("soak.svg");
+    std::fs::write(&csv, soak_csv(&rounds))?;
+    plot(&rounds, params, &svg)?;
+    println!("{}", summary(&rounds, opened, start_rss, start_fds));
+    println!("wrote {} and {}", csv.display(), svg.display());
+    // A steady polling client may hold a second connection for a moment.
+    let allowed = start_fds + params.steady;
+    if let Some(r) = rounds.iter().find(|r| r.fds > allowed) {
+        return Err(io::Error::other(format!(
+            "after round {} the server held {} file descriptors, {start_fds} before the first",
+            r.round, r.fds
+        )));
+    }
+    Ok(())
+}
+
+/// Sends `text` and waits for it to come back.
+async fn echo(client: &mut AnyClient, text: &str) -> io::Result<()> {
+    client.send(text).await?;
+    match client.recv().await? {
+        Incoming::Message(back) if back == text => Ok(()),
+        other => Err(io::Error::other(format!(
+            "sent {text:?}, received {other:?}"
+        ))),
+    }
+}
+
+/// Waits until the server reports `count` open connections.
+async fn wait_for_count(addr: SocketAddr, count: usize, limit: Duration) -> io::Result<()> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let open = open_connections(addr).await?;
+        if open == count {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(io::Error::other(format!(
+                "the server still holds {open} connections after {:.0} s (expected {count})",
+                limit.as_secs_f64()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `GET /stats` of the soak server: its open connections.
+async fn open_connections(addr: SocketAddr) -> io::Result<usize> {
+    let ask = async {
+        let mut tcp = TcpStream::connect(addr).await?;
+        tcp.write_all(b"GET /stats HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut response = String::new();
+        tcp.read_to_string(&mut response).await?;
+        Ok(response)
+    };
+    let response: String = within(Duration::from_secs(5), "asking for /stats", ask).await?;
+    response
+        .split_once("\r\n\r\n")
+        .and_then(|(_, body)| body.trim().parse().ok())
+        .ok_or_else(|| io::Error::other(format!("/stats answered {response:?}")))
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1 << 20) as f64
+}
+
+fn soak_csv(rounds: &[Round]) -> String {
+    let mut csv = String::from(
+        "round,elapsed_s,rss_bytes,peak_rss_bytes,fds,reaped_in_s,steady_echo_per_s\n",
+    );
+    for r in rounds {
+        let _ = writeln!(
+            csv,
+            "{},{:.1},{},{},{},{:.2},{:.0}",
+            r.round,
+            r.elapsed.as_secs_f64(),
+            r.rss,
+            r.peak_rss,
+            r.fds,
+            r.reaped_in.as_secs_f64(),
+            r.steady_rate
+        );
+    }
+    csv
+}
+
+/// The verdict: RSS after the first round against the rounds after it.
+fn summary(rounds: &[Round], opened: usize, start_rss: u64, start_fds: usize) -> String {
+    let first = rounds[0].rss;
+    let later = &rounds[1.min(rounds.len() - 1)..];
+    let max_after = later.iter().map(|r| r.rss).max().unwrap_or(first);
+    let last = rounds[rounds.len() - 1].rss;
+    let peak = rounds.iter().map(|r| r.peak_rss).max().unwrap_or(0);
+    let reap = rounds
+        .iter()
+        .map(|r| r.reaped_in.as_secs_f64())
+        .fold(0.0, f64::max);
+    let rates: Vec<f64> = rounds.iter().map(|r| r.steady_rate).collect();
+    let rate = super::load::median(&rates).unwrap_or(0.0);
+    format!(
+        "soak: {} rounds, {opened} sessions opened and dropped in {:.0} s\n\
+         RSS before the first round {:.1} MiB, after round 1 {:.1} MiB, after the last {:.1} MiB \
+         (highest after a later round {:.1} MiB, {:+.1}% over round 1); peak with a round open {:.1} MiB\n\
+         file descriptors: {start_fds} before, {} after the last round; slowest reaping {reap:.1} s; \
+         steady echoes {rate:.0}/s (median of rounds)\n\
+         RESULT scenario=soak rounds={} sessions={opened} rss_round1={first} rss_last={last} \
+         rss_max_after_round1={max_after} growth_pct={:.1} unit=bytes",
+        rounds.len(),
+        rounds[rounds.len() - 1].elapsed.as_secs_f64(),
+        mib(start_rss),
+        mib(first),
+        mib(last),
+        mib(max_after),
+        growth(first, max_after),
+        mib(peak),
+        rounds[rounds.len() - 1].fds,
+        rounds.len(),
+        growth(first, max_after),
+    )
+}
+
+fn growth(from: u64, to: u64) -> f64 {
+    (to as f64 - from as f64) / from as f64 * 100.0
+}
+
+/// RSS after each round and at each round's peak, by minute.
+fn plot(rounds: &[Round], params: &SoakParams, path: &Path) -> io::Result<()> {
+    let draw = |e| io::Error::other(format!("drawing {}: {e}", path.display()));
+    let minutes = |r: &Round| r.elapsed.as_secs_f64() / 60.0;
+    let max_x = rounds.iter().map(minutes).fold(0.0, f64::max).max(0.1);
+    let max_y = rounds
+        .iter()
+        .map(|r| mib(r.peak_rss))
+        .fold(0.0, f64::max)
+        .max(1.0);
+    let root = SVGBackend::new(path, (900, 540)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "soak: tornadio RSS, {} sessions a round, mixed generations",
+                params.clients
+            ),
+            ("sans-serif", 22),
+        )
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..max_x * 1.05, 0.0..max_y * 1.15)
+        .map_err(draw)?;
+    chart
+        .configure_mesh()
+        .max_light_lines(1)
+        .light_line_style(RGBColor(0xee, 0xee, 0xee))
+        .x_desc("minutes")
+        .y_desc("server RSS, MiB")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .draw()
+        .map_err(draw)?;
+    type Series = (&'static str, RGBColor, fn(&Round) -> u64);
+    let series: [Series; 2] = [
+        (
+            "after each round (sessions reaped)",
+            RGBColor(0xd6, 0x27, 0x28),
+            |r| r.rss,
+        ),
+        (
+            "peak (a round's sessions open)",
+            RGBColor(0x1f, 0x77, 0xb4),
+            |r| r.peak_rss,
+        ),
+    ];
+    for (label, color, value) in series {
+        let points: Vec<(f64, f64)> = rounds.iter().map(|r| (minutes(r), mib(value(r)))).collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(3)))
+            .map_err(draw)?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(3)));
+        chart
+            .draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 4, color.filled())),
+            )
+            .map_err(draw)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(draw)?;
+    root.present().map_err(draw)?;
+    Ok(())
+}
