@@ -40,7 +40,7 @@ options:
                    other processes to leave the cores; 0 = never wait
   --smoke          a few seconds, small N, no waiting: proves each scenario works
 
-       tornadio-bench plot FILE.csv          redraw a sweep's SVG (FILE.svg) from its CSV
+       tornadio-bench plot FILE.csv          redraw a sweep's or a soak's SVG (FILE.svg) from its CSV
 
        tornadio-bench cluster [--clients N] [--seconds S] [--runs R] [--smoke]
            broadcast to N clients (default 10000) across two tornadio processes

@@ -272,9 +272,13 @@ async fn measure(
 /// Redraws `FILE.svg` from `FILE.csv`.
 fn replot(csv: &Path) -> io::Result<()> {
     let text = std::fs::read_to_string(csv)?;
-    let rows = report::parse_csv(&text).map_err(io::Error::other)?;
     let svg = csv.with_extension("svg");
-    report::plot(&rows, &svg)?;
+    if scenario::soak::is_soak_csv(&text) {
+        scenario::soak::replot(&text, &svg)?;
+    } else {
+        let rows = report::parse_csv(&text).map_err(io::Error::other)?;
+        report::plot(&rows, &svg)?;
+    }
     println!("wrote {}", shown(&svg));
     Ok(())
 }

@@ -344,7 +344,9 @@ impl RedisProcess {
         let deadline = Instant::now() + Duration::from_secs(10);
         while !ping(port) {
             if Instant::now() >= deadline {
-                return Err(io::Error::other("redis-server did not answer PING within 10 s"));
+                return Err(io::Error::other(
+                    "redis-server did not answer PING within 10 s",
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -87,6 +87,9 @@ struct Round {
     peak_rss: u64,
     /// Server RSS once the round's sessions were all closed and reaped.
     rss: u64,
+    /// Heap bytes in use in the server after the round (0 where the
+    /// allocator cannot tell).
+    heap: u64,
     /// Open file descriptors of the server after the round.
     fds: usize,
     /// How long the server took to close every dropped session.
@@ -114,7 +117,7 @@ pub async fn run(params: &SoakParams) -> io::Result<()> {
             }
         });
     }
-    wait_for_count(addr, params.steady, Duration::from_secs(15)).await?;
+    let start_heap = wait_for_count(addr, params.steady, Duration::from_secs(15)).await?;
     let start_rss = server.rss_bytes()?;
     let start_fds = server.open_fds()?;
     eprintln!(
@@ -184,7 +187,7 @@ pub async fn run(params: &SoakParams) -> io::Result<()> {
             })
             .await;
         progress.update(&format!("round {n}: waiting for the server to reap"));
-        wait_for_count(addr, params.steady, REAP_LIMIT).await?;
+        let heap = wait_for_count(addr, params.steady, REAP_LIMIT).await?;
         let reaped_in = dropped_at.elapsed();
         if let Some(joined) = steady.try_join_next() {
             let outcome: io::Result<()> = joined.map_err(io::Error::other)?;
@@ -197,6 +200,7 @@ pub async fn run(params: &SoakParams) -> io::Result<()> {
             elapsed: started.elapsed(),
             peak_rss,
             rss: server.rss_bytes()?,
+            heap,
             fds: server.open_fds()?,
             reaped_in,
             steady_rate: (echoed.load(Ordering::Relaxed) - echoed_before) as f64
@@ -205,11 +209,12 @@ pub async fn run(params: &SoakParams) -> io::Result<()> {
         progress.finish();
         eprintln!(
             "  round {:>3} at {:>5.0} s: RSS {:.1} MiB after ({:.1} MiB at peak), \
-             {} fds, reaped in {:.1} s, steady echoes {:.0}/s",
+             heap in use {:.2} MiB, {} fds, reaped in {:.1} s, steady echoes {:.0}/s",
             round.round,
             round.elapsed.as_secs_f64(),
             mib(round.rss),
             mib(round.peak_rss),
+            mib(round.heap),
             round.fds,
             round.reaped_in.as_secs_f64(),
             round.steady_rate
@@ -222,8 +227,11 @@ pub async fn run(params: &SoakParams) -> io::Result<()> {
     let csv = params.out.join("soak.csv");
     let svg = params.out.join("soak.svg");
     std::fs::write(&csv, soak_csv(&rounds))?;
-    plot(&rounds, params, &svg)?;
-    println!("{}", summary(&rounds, opened, start_rss, start_fds));
+    plot(&rounds, &svg)?;
+    println!(
+        "{}",
+        summary(&rounds, opened, (start_rss, start_heap), start_fds)
+    );
     println!("wrote {} and {}", csv.display(), svg.display());
     // A steady polling client may hold a second connection for a moment.
     let allowed = start_fds + params.steady;
@@ -247,13 +255,14 @@ async fn echo(client: &mut AnyClient, text: &str) -> io::Result<()> {
     }
 }
 
-/// Waits until the server reports `count` open connections.
-async fn wait_for_count(addr: SocketAddr, count: usize, limit: Duration) -> io::Result<()> {
+/// Waits until the server reports `count` open connections; returns its
+/// heap bytes in use then.
+async fn wait_for_count(addr: SocketAddr, count: usize, limit: Duration) -> io::Result<u64> {
     let deadline = Instant::now() + limit;
     loop {
-        let open = open_connections(addr).await?;
+        let (open, heap) = stats(addr).await?;
         if open == count {
-            return Ok(());
+            return Ok(heap);
         }
         if Instant::now() >= deadline {
             return Err(io::Error::other(format!(
@@ -265,8 +274,9 @@ async fn wait_for_count(addr: SocketAddr, count: usize, limit: Duration) -> io::
     }
 }
 
-/// `GET /stats` of the soak server: its open connections.
-async fn open_connections(addr: SocketAddr) -> io::Result<usize> {
+/// `GET /stats` of the soak server: its open connections and heap bytes in
+/// use.
+async fn stats(addr: SocketAddr) -> io::Result<(usize, u64)> {
     let ask = async {
         let mut tcp = TcpStream::connect(addr).await?;
         tcp.write_all(b"GET /stats HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n")
@@ -278,7 +288,10 @@ async fn open_connections(addr: SocketAddr) -> io::Result<usize> {
     let response: String = within(Duration::from_secs(5), "asking for /stats", ask).await?;
     response
         .split_once("\r\n\r\n")
-        .and_then(|(_, body)| body.trim().parse().ok())
+        .and_then(|(_, body)| {
+            let (open, heap) = body.trim().split_once(' ')?;
+            Some((open.parse().ok()?, heap.parse().ok()?))
+        })
         .ok_or_else(|| io::Error::other(format!("/stats answered {response:?}")))
 }
 
@@ -286,18 +299,56 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1 << 20) as f64
 }
 
+/// The CSV header of a soak run.
+const CSV_HEADER: &str =
+    "round,elapsed_s,rss_bytes,peak_rss_bytes,heap_bytes,fds,reaped_in_s,steady_echo_per_s";
+
+/// Whether `csv` is a soak run's (for `tornadio-bench plot`).
+pub fn is_soak_csv(csv: &str) -> bool {
+    csv.lines().next() == Some(CSV_HEADER)
+}
+
+/// Redraws a soak run's plot from its CSV.
+pub fn replot(csv: &str, path: &Path) -> io::Result<()> {
+    let bad = |line: &str| io::Error::other(format!("not a soak CSV line: {line:?}"));
+    let rounds = csv
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            let [round, elapsed, rss, peak, heap, fds, reaped, rate] = fields[..] else {
+                return Err(bad(line));
+            };
+            let number = |field: &str| field.parse::<f64>().map_err(|_| bad(line));
+            Ok(Round {
+                round: number(round)? as usize,
+                elapsed: Duration::from_secs_f64(number(elapsed)?),
+                rss: number(rss)? as u64,
+                peak_rss: number(peak)? as u64,
+                heap: number(heap)? as u64,
+                fds: number(fds)? as usize,
+                reaped_in: Duration::from_secs_f64(number(reaped)?),
+                steady_rate: number(rate)?,
+            })
+        })
+        .collect::<io::Result<Vec<_>>>()?;
+    if rounds.is_empty() {
+        return Err(io::Error::other("a soak CSV without rounds"));
+    }
+    plot(&rounds, path)
+}
+
 fn soak_csv(rounds: &[Round]) -> String {
-    let mut csv = String::from(
-        "round,elapsed_s,rss_bytes,peak_rss_bytes,fds,reaped_in_s,steady_echo_per_s\n",
-    );
+    let mut csv = format!("{CSV_HEADER}\n");
     for r in rounds {
         let _ = writeln!(
             csv,
-            "{},{:.1},{},{},{},{:.2},{:.0}",
+            "{},{:.1},{},{},{},{},{:.2},{:.0}",
             r.round,
             r.elapsed.as_secs_f64(),
             r.rss,
             r.peak_rss,
+            r.heap,
             r.fds,
             r.reaped_in.as_secs_f64(),
             r.steady_rate
@@ -306,47 +357,66 @@ fn soak_csv(rounds: &[Round]) -> String {
     csv
 }
 
-/// The verdict: RSS after the first round against the rounds after it.
-fn summary(rounds: &[Round], opened: usize, start_rss: u64, start_fds: usize) -> String {
-    let first = rounds[0].rss;
+/// The verdict: RSS and heap in use after the first round against the
+/// rounds after it, and against the second half of the run.
+fn summary(rounds: &[Round], opened: usize, start: (u64, u64), start_fds: usize) -> String {
+    let (start_rss, start_heap) = start;
+    let last = &rounds[rounds.len() - 1];
+    let first = &rounds[0];
     let later = &rounds[1.min(rounds.len() - 1)..];
-    let max_after = later.iter().map(|r| r.rss).max().unwrap_or(first);
-    let last = rounds[rounds.len() - 1].rss;
-    let peak = rounds.iter().map(|r| r.peak_rss).max().unwrap_or(0);
+    let second_half = &rounds[rounds.len() / 2..];
+    let max =
+        |rounds: &[Round], pick: fn(&Round) -> u64| rounds.iter().map(pick).max().unwrap_or(0);
+    let min =
+        |rounds: &[Round], pick: fn(&Round) -> u64| rounds.iter().map(pick).min().unwrap_or(0);
     let reap = rounds
         .iter()
         .map(|r| r.reaped_in.as_secs_f64())
         .fold(0.0, f64::max);
     let rates: Vec<f64> = rounds.iter().map(|r| r.steady_rate).collect();
     let rate = super::load::median(&rates).unwrap_or(0.0);
+    let half_rss = (min(second_half, |r| r.rss), max(second_half, |r| r.rss));
+    let half_heap = (min(second_half, |r| r.heap), max(second_half, |r| r.heap));
     format!(
         "soak: {} rounds, {opened} sessions opened and dropped in {:.0} s\n\
-         RSS before the first round {:.1} MiB, after round 1 {:.1} MiB, after the last {:.1} MiB \
-         (highest after a later round {:.1} MiB, {:+.1}% over round 1); peak with a round open {:.1} MiB\n\
+         RSS: {:.1} MiB before the first round, {:.1} after round 1, {:.1} at most after a later \
+         round, {:.1}..{:.1} after the rounds of the second half, {:.1} after the last; \
+         {:.1} MiB at most with a round open\n\
+         heap in use: {:.2} MiB before the first round, {:.2} after round 1, {:.2} at most after \
+         a later round, {:.2}..{:.2} in the second half, {:.2} after the last\n\
          file descriptors: {start_fds} before, {} after the last round; slowest reaping {reap:.1} s; \
          steady echoes {rate:.0}/s (median of rounds)\n\
-         RESULT scenario=soak rounds={} sessions={opened} rss_round1={first} rss_last={last} \
-         rss_max_after_round1={max_after} growth_pct={:.1} unit=bytes",
+         RESULT scenario=soak rounds={} sessions={opened} rss_round1={} rss_max_later={} \
+         rss_last={} heap_start={start_heap} heap_round1={} heap_max_later={} heap_last={} unit=bytes",
         rounds.len(),
-        rounds[rounds.len() - 1].elapsed.as_secs_f64(),
+        last.elapsed.as_secs_f64(),
         mib(start_rss),
-        mib(first),
-        mib(last),
-        mib(max_after),
-        growth(first, max_after),
-        mib(peak),
-        rounds[rounds.len() - 1].fds,
+        mib(first.rss),
+        mib(max(later, |r| r.rss)),
+        mib(half_rss.0),
+        mib(half_rss.1),
+        mib(last.rss),
+        mib(max(rounds, |r| r.peak_rss)),
+        mib(start_heap),
+        mib(first.heap),
+        mib(max(later, |r| r.heap)),
+        mib(half_heap.0),
+        mib(half_heap.1),
+        mib(last.heap),
+        last.fds,
         rounds.len(),
-        growth(first, max_after),
+        first.rss,
+        max(later, |r| r.rss),
+        last.rss,
+        first.heap,
+        max(later, |r| r.heap),
+        last.heap,
     )
 }
 
-fn growth(from: u64, to: u64) -> f64 {
-    (to as f64 - from as f64) / from as f64 * 100.0
-}
-
-/// RSS after each round and at each round's peak, by minute.
-fn plot(rounds: &[Round], params: &SoakParams, path: &Path) -> io::Result<()> {
+/// RSS after each round and at each round's peak, and heap in use after
+/// each round, by minute.
+fn plot(rounds: &[Round], path: &Path) -> io::Result<()> {
     let draw = |e| io::Error::other(format!("drawing {}: {e}", path.display()));
     let minutes = |r: &Round| r.elapsed.as_secs_f64() / 60.0;
     let max_x = rounds.iter().map(minutes).fold(0.0, f64::max).max(0.1);
@@ -359,10 +429,7 @@ fn plot(rounds: &[Round], params: &SoakParams, path: &Path) -> io::Result<()> {
     root.fill(&WHITE).map_err(draw)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!(
-                "soak: tornadio RSS, {} sessions a round, mixed generations",
-                params.clients
-            ),
+            "soak: tornadio memory, round after round of churned sessions",
             ("sans-serif", 22),
         )
         .margin(20)
@@ -375,22 +442,27 @@ fn plot(rounds: &[Round], params: &SoakParams, path: &Path) -> io::Result<()> {
         .max_light_lines(1)
         .light_line_style(RGBColor(0xee, 0xee, 0xee))
         .x_desc("minutes")
-        .y_desc("server RSS, MiB")
+        .y_desc("server memory, MiB")
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| format!("{v:.0}"))
         .draw()
         .map_err(draw)?;
     type Series = (&'static str, RGBColor, fn(&Round) -> u64);
-    let series: [Series; 2] = [
+    let series: [Series; 3] = [
         (
-            "after each round (sessions reaped)",
+            "RSS after each round (sessions reaped)",
             RGBColor(0xd6, 0x27, 0x28),
             |r| r.rss,
         ),
         (
-            "peak (a round's sessions open)",
+            "RSS with a round's sessions open",
             RGBColor(0x1f, 0x77, 0xb4),
             |r| r.peak_rss,
+        ),
+        (
+            "heap in use after each round",
+            RGBColor(0x2c, 0xa0, 0x2c),
+            |r| r.heap,
         ),
     ];
     for (label, color, value) in series {
@@ -410,11 +482,43 @@ fn plot(rounds: &[Round], params: &SoakParams, path: &Path) -> io::Result<()> {
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(SeriesLabelPosition::MiddleRight)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()
         .map_err(draw)?;
     root.present().map_err(draw)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_soak_csv_is_recognised_and_replotted() {
+        let round = |n: usize, rss: u64| Round {
+            round: n,
+            elapsed: Duration::from_secs(6 * n as u64),
+            peak_rss: rss + (20 << 20),
+            rss,
+            heap: 5 << 20,
+            fds: 40,
+            reaped_in: Duration::from_millis(3800),
+            steady_rate: 20_000.0,
+        };
+        let csv = soak_csv(&[round(1, 150 << 20), round(2, 190 << 20)]);
+        assert!(is_soak_csv(&csv));
+        assert_eq!(csv.lines().count(), 3);
+        assert!(!is_soak_csv("scenario,server,clients\n"));
+        let svg = std::env::temp_dir().join(format!("soak-test-{}.svg", std::process::id()));
+        replot(&csv, &svg).unwrap();
+        assert!(
+            std::fs::read_to_string(&svg)
+                .unwrap()
+                .contains("heap in use")
+        );
+        let _ = std::fs::remove_file(&svg);
+        assert!(replot("round,elapsed_s\n1,2\n", &svg).is_err());
+    }
 }

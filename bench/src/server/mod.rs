@@ -165,7 +165,8 @@ pub enum Mode {
     Broadcast,
     /// Echo, with heartbeats and expiry short enough that abandoned
     /// sessions are reaped within seconds, and `GET /stats` answering how
-    /// many connections are open: the `soak` run (tornadio only).
+    /// many connections are open and how many heap bytes are in use: the
+    /// `soak` run (tornadio only).
     Soak,
 }
 
