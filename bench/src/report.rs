@@ -240,83 +240,116 @@ pub fn plot(rows: &[Row], path: &Path) -> io::Result<()> {
         return Ok(());
     };
     let scenario = first.scenario;
-    let max_clients = rows.iter().map(|r| r.clients).max().unwrap_or(1) as f64;
-    let max_value = rows
-        .iter()
-        .map(|r| r.median.value)
-        .filter(|v| v.is_finite())
-        .fold(0.0, f64::max)
-        .max(1.0);
-
-    let root = SVGBackend::new(path, (900, 540)).into_drawing_area();
-    let draw = |e| io::Error::other(format!("drawing {}: {e}", path.display()));
-    root.fill(&WHITE).map_err(draw)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!(
-                "{}{}: {} by client count ({} is better)",
-                scenario.name(),
-                match first.server.protocol() {
-                    Protocol::Legacy => "",
-                    Protocol::V5 => " (Socket.IO v5)",
-                },
-                scenario.unit(),
-                if scenario.higher_is_better() {
-                    "higher"
-                } else {
-                    "lower"
-                }
-            ),
-            ("sans-serif", 24),
-        )
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0.0..max_clients * 1.05, 0.0..max_value * 1.15)
-        .map_err(draw)?;
-    chart
-        .configure_mesh()
-        .max_light_lines(1)
-        .light_line_style(RGBColor(0xee, 0xee, 0xee))
-        .x_desc("clients")
-        .y_desc(scenario.unit())
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .draw()
-        .map_err(draw)?;
-
     let mut servers: Vec<ServerKind> = rows.iter().map(|r| r.server).collect();
     servers.sort();
     servers.dedup();
-    let servers = servers.into_iter().map(|server| (server, color(server)));
-    for (server, color) in servers {
-        let points: Vec<(f64, f64)> = rows
-            .iter()
-            .filter(|r| r.server == server && r.median.value.is_finite())
-            .map(|r| (r.clients as f64, r.median.value))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(3)))
-            .map_err(draw)?
-            .label(server.as_str())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(3)));
-        chart
-            .draw_series(
-                points
-                    .into_iter()
-                    .map(|p| Circle::new(p, 5, color.filled())),
-            )
+    let lines = servers
+        .into_iter()
+        .map(|server| Line {
+            label: server.as_str().to_owned(),
+            color: color(server),
+            points: rows
+                .iter()
+                .filter(|r| r.server == server && r.median.value.is_finite())
+                .map(|r| (r.clients as f64, r.median.value))
+                .collect(),
+        })
+        .collect();
+    let chart = Chart {
+        caption: format!(
+            "{}{}: {} by client count ({} is better)",
+            scenario.name(),
+            match first.server.protocol() {
+                Protocol::Legacy => "",
+                Protocol::V5 => " (Socket.IO v5)",
+            },
+            scenario.unit(),
+            if scenario.higher_is_better() {
+                "higher"
+            } else {
+                "lower"
+            }
+        ),
+        x_desc: "clients",
+        y_desc: scenario.unit(),
+        legend: SeriesLabelPosition::LowerRight,
+        lines,
+    };
+    chart.draw(path)
+}
+
+/// One line of a [`Chart`]: its points joined, each marked with a dot.
+pub struct Line {
+    pub label: String,
+    pub color: RGBColor,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A line chart of the bench's plots, drawn as SVG: axes from 0 to a little
+/// past the largest point.
+pub struct Chart {
+    pub caption: String,
+    pub x_desc: &'static str,
+    pub y_desc: &'static str,
+    pub legend: SeriesLabelPosition,
+    pub lines: Vec<Line>,
+}
+
+impl Chart {
+    pub fn draw(self, path: &Path) -> io::Result<()> {
+        let points = || self.lines.iter().flat_map(|line| line.points.iter());
+        let max_x = points().map(|p| p.0).fold(0.0, f64::max).max(0.1);
+        let max_y = points().map(|p| p.1).fold(0.0, f64::max).max(1.0);
+        let root = SVGBackend::new(path, (900, 540)).into_drawing_area();
+        let draw = |e| io::Error::other(format!("drawing {}: {e}", path.display()));
+        root.fill(&WHITE).map_err(draw)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(&self.caption, ("sans-serif", 22))
+            .margin(20)
+            .x_label_area_size(50)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0.0..max_x * 1.05, 0.0..max_y * 1.15)
             .map_err(draw)?;
+        chart
+            .configure_mesh()
+            .max_light_lines(1)
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .x_desc(self.x_desc)
+            .y_desc(self.y_desc)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .draw()
+            .map_err(draw)?;
+        for line in self.lines {
+            let color = line.color;
+            chart
+                .draw_series(LineSeries::new(
+                    line.points.iter().copied(),
+                    color.stroke_width(3),
+                ))
+                .map_err(draw)?
+                .label(line.label)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(3))
+                });
+            chart
+                .draw_series(
+                    line.points
+                        .into_iter()
+                        .map(|p| Circle::new(p, 4, color.filled())),
+                )
+                .map_err(draw)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(self.legend)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(draw)?;
+        root.present().map_err(draw)?;
+        Ok(())
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(draw)?;
-    root.present().map_err(draw)?;
-    Ok(())
 }
 
 /// Each server's line colour: tornadio red, the baseline blue, as before;

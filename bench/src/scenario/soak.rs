@@ -24,12 +24,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, TryStreamExt, stream};
-use plotters::prelude::*;
+use plotters::prelude::{RGBColor, SeriesLabelPosition};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
 use super::load::{AnyClient, Incoming, Progress, TransportKind, message, within};
+use crate::report::{Chart, Line};
 use crate::server::{Mode, Protocol, ServerKind};
 use crate::system::ServerProcess;
 
@@ -417,78 +418,38 @@ fn summary(rounds: &[Round], opened: usize, start: (u64, u64), start_fds: usize)
 /// RSS after each round and at each round's peak, and heap in use after
 /// each round, by minute.
 fn plot(rounds: &[Round], path: &Path) -> io::Result<()> {
-    let draw = |e| io::Error::other(format!("drawing {}: {e}", path.display()));
-    let minutes = |r: &Round| r.elapsed.as_secs_f64() / 60.0;
-    let max_x = rounds.iter().map(minutes).fold(0.0, f64::max).max(0.1);
-    let max_y = rounds
-        .iter()
-        .map(|r| mib(r.peak_rss))
-        .fold(0.0, f64::max)
-        .max(1.0);
-    let root = SVGBackend::new(path, (900, 540)).into_drawing_area();
-    root.fill(&WHITE).map_err(draw)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "soak: tornadio memory, round after round of churned sessions",
-            ("sans-serif", 22),
-        )
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0.0..max_x * 1.05, 0.0..max_y * 1.15)
-        .map_err(draw)?;
-    chart
-        .configure_mesh()
-        .max_light_lines(1)
-        .light_line_style(RGBColor(0xee, 0xee, 0xee))
-        .x_desc("minutes")
-        .y_desc("server memory, MiB")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .draw()
-        .map_err(draw)?;
-    type Series = (&'static str, RGBColor, fn(&Round) -> u64);
-    let series: [Series; 3] = [
-        (
-            "RSS after each round (sessions reaped)",
-            RGBColor(0xd6, 0x27, 0x28),
-            |r| r.rss,
-        ),
-        (
-            "RSS with a round's sessions open",
-            RGBColor(0x1f, 0x77, 0xb4),
-            |r| r.peak_rss,
-        ),
-        (
-            "heap in use after each round",
-            RGBColor(0x2c, 0xa0, 0x2c),
-            |r| r.heap,
-        ),
-    ];
-    for (label, color, value) in series {
-        let points: Vec<(f64, f64)> = rounds.iter().map(|r| (minutes(r), mib(value(r)))).collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(3)))
-            .map_err(draw)?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(3)));
-        chart
-            .draw_series(
-                points
-                    .into_iter()
-                    .map(|p| Circle::new(p, 4, color.filled())),
-            )
-            .map_err(draw)?;
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::MiddleRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(draw)?;
-    root.present().map_err(draw)?;
-    Ok(())
+    let line = |label: &str, color, value: fn(&Round) -> u64| Line {
+        label: label.to_owned(),
+        color,
+        points: rounds
+            .iter()
+            .map(|r| (r.elapsed.as_secs_f64() / 60.0, mib(value(r))))
+            .collect(),
+    };
+    let chart = Chart {
+        caption: "soak: tornadio memory, round after round of churned sessions".to_owned(),
+        x_desc: "minutes",
+        y_desc: "server memory, MiB",
+        legend: SeriesLabelPosition::MiddleRight,
+        lines: vec![
+            line(
+                "RSS after each round (sessions reaped)",
+                RGBColor(0xd6, 0x27, 0x28),
+                |r| r.rss,
+            ),
+            line(
+                "RSS with a round's sessions open",
+                RGBColor(0x1f, 0x77, 0xb4),
+                |r| r.peak_rss,
+            ),
+            line(
+                "heap in use after each round",
+                RGBColor(0x2c, 0xa0, 0x2c),
+                |r| r.heap,
+            ),
+        ],
+    };
+    chart.draw(path)
 }
 
 #[cfg(test)]
