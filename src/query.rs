@@ -35,8 +35,28 @@ pub(crate) struct EngineQuery<'q> {
 impl<'q> EngineQuery<'q> {
     pub(crate) fn parse(query: &'q str) -> EngineQuery<'q> {
         let mut parsed = EngineQuery::default();
-        for pair in query.split('&') {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        // Every request carries a query: one pass over its bytes.
+        let bytes = query.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            let start = at;
+            while at < bytes.len() && bytes[at] != b'=' && bytes[at] != b'&' {
+                at += 1;
+            }
+            // `start` and `at` sit next to ASCII bytes: character boundaries.
+            let key = &query[start..at];
+            let has_value = at < bytes.len() && bytes[at] == b'=';
+            if has_value {
+                at += 1;
+            }
+            let value_start = at;
+            let mut encoded = false;
+            while at < bytes.len() && bytes[at] != b'&' {
+                encoded |= matches!(bytes[at], b'%' | b'+');
+                at += 1;
+            }
+            let value = &query[value_start..at];
+            at += 1;
             let slot = match key {
                 "EIO" => &mut parsed.eio,
                 "transport" => &mut parsed.transport,
@@ -49,7 +69,7 @@ impl<'q> EngineQuery<'q> {
                 _ => continue,
             };
             if slot.is_none() {
-                *slot = Some(if value.contains(['%', '+']) {
+                *slot = Some(if encoded {
                     Cow::Owned(decode(value))
                 } else {
                     Cow::Borrowed(value)
@@ -78,5 +98,9 @@ mod tests {
         assert_eq!(param("x=%ZZ%FF", "x").as_deref(), Some("%ZZ\u{fffd}"));
         assert_eq!(param("", "x"), None);
         assert!(!EngineQuery::parse("b64=0").b64);
+        let odd = EngineQuery::parse("&&sid&EIO=3=4&transport=&sid=x&é=1&EIO=4");
+        assert_eq!(odd.sid.as_deref(), Some(""));
+        assert_eq!(odd.eio.as_deref(), Some("3=4"));
+        assert_eq!(odd.transport.as_deref(), Some(""));
     }
 }

@@ -102,7 +102,7 @@ pub(crate) struct EngineCore<F> {
 
 impl<F: StartUpper> EngineService for EngineCore<F> {
     fn serve(self: Arc<Self>, request: Request<Body>) -> BoxFuture<'static, Response<Body>> {
-        Box::pin(async move { serve(&self, request).await })
+        Box::pin(serve(&self, request))
     }
 
     fn registry(&self) -> &Registry {
@@ -110,20 +110,32 @@ impl<F: StartUpper> EngineService for EngineCore<F> {
     }
 }
 
-/// Answers one Engine.IO request.
-pub(crate) async fn serve<F: StartUpper>(
-    core: &EngineCore<F>,
+/// Answers one Engine.IO request. What can be answered from the head is,
+/// before the future is made: it then holds only what the wait needs
+/// (hyper moves a request's future several times; every byte of it is
+/// copied each time).
+pub(crate) fn serve<F: StartUpper>(
+    core: &Arc<EngineCore<F>>,
     request: Request<Body>,
-) -> Response<Body> {
+) -> impl Future<Output = Response<Body>> + Send + use<F> {
     // The URI's bytes are shared, not copied: the query borrows from them
     // while the request moves on.
     let uri = request.uri().clone();
     let query = EngineQuery::parse(uri.query().unwrap_or(""));
-    match answer(core, request, &query).await {
-        Ok(response) => response,
-        Err((error, message)) => {
-            tracing::debug!(?error, ?message, "engine.io request refused");
-            error.response(message.as_deref())
+    let wait = route(core, request, &query);
+    async move {
+        let answer = match wait {
+            Wait::Ready(answer) => answer,
+            Wait::Poll(conn, jsonp) => poll(conn, jsonp).await,
+            Wait::Post(post) => post.run().await,
+            Wait::Handshake(handshake) => handshake.await,
+        };
+        match answer {
+            Ok(response) => response,
+            Err((error, message)) => {
+                tracing::debug!(?error, ?message, "engine.io request refused");
+                error.response(message.as_deref())
+            }
         }
     }
 }
@@ -134,11 +146,29 @@ fn fail(error: EngineError) -> Answer {
     Err((error, None))
 }
 
-async fn answer<F: StartUpper>(
-    core: &EngineCore<F>,
+/// What is left of a request once its head is read.
+enum Wait {
+    Ready(Answer),
+    /// A polling GET, waiting for output; its JSONP index.
+    Poll(Arc<Conn>, Option<u32>),
+    /// A polling POST, its body to read.
+    Post(Post),
+    /// Boxed: a handshake's state (the layer above opening) is large and
+    /// rare.
+    Handshake(BoxFuture<'static, Answer>),
+}
+
+impl From<Answer> for Wait {
+    fn from(answer: Answer) -> Wait {
+        Wait::Ready(answer)
+    }
+}
+
+fn route<F: StartUpper>(
+    core: &Arc<EngineCore<F>>,
     request: Request<Body>,
     query: &EngineQuery<'_>,
-) -> Answer {
+) -> Wait {
     let settings = &core.settings;
     let transport = match query.transport.as_deref() {
         Some("polling") if settings.engine_transport_enabled(Transport::Polling) => {
@@ -147,36 +177,53 @@ async fn answer<F: StartUpper>(
         Some("websocket") if settings.engine_transport_enabled(Transport::WebSocket) => {
             Transport::WebSocket
         }
-        _ => return fail(EngineError::UnknownTransport),
+        _ => return fail(EngineError::UnknownTransport).into(),
     };
     if let Some(sid) = &query.sid {
         let Some(conn) = core.registry.get(sid) else {
-            return fail(EngineError::UnknownSid);
+            return fail(EngineError::UnknownSid).into();
         };
         return match (transport, request.method()) {
-            (Transport::WebSocket, _) => upgrade(core, conn, request, query),
-            (_, &Method::GET) => poll(conn, query).await,
-            (_, &Method::POST) => post(core, conn, request, query).await,
+            (Transport::WebSocket, _) => upgrade(core, conn, request, query).into(),
+            (_, &Method::GET) => match jsonp_index(query) {
+                Ok(jsonp) => Wait::Poll(conn, jsonp),
+                Err(refused) => Err(refused).into(),
+            },
+            (_, &Method::POST) => match Post::begin(core, conn, request, query) {
+                Ok(post) => Wait::Post(post),
+                Err(refused) => Err(refused).into(),
+            },
             // A known session, a method polling has no use for.
-            _ => fail(EngineError::BadRequest),
+            _ => fail(EngineError::BadRequest).into(),
         };
     }
     let version = match query.eio.as_deref().and_then(Version::from_query) {
-        Some(Version::V3) if !settings.allow_eio3 => return fail(EngineError::UnsupportedProtocol),
+        Some(Version::V3) if !settings.allow_eio3 => {
+            return fail(EngineError::UnsupportedProtocol).into();
+        }
         Some(version) => version,
-        None => return fail(EngineError::UnsupportedProtocol),
+        None => return fail(EngineError::UnsupportedProtocol).into(),
     };
     if request.method() != Method::GET {
-        return fail(EngineError::BadHandshakeMethod);
+        return fail(EngineError::BadHandshakeMethod).into();
     }
-    handshake(core, request, query, version, transport).await
+    let jsonp = match jsonp_index(query) {
+        Ok(jsonp) => jsonp,
+        Err(refused) => return Err(refused).into(),
+    };
+    let core = Arc::clone(core);
+    let b64 = query.b64;
+    Wait::Handshake(Box::pin(async move {
+        handshake(&core, request, jsonp, b64, version, transport).await
+    }))
 }
 
 /// Opens a session: polling GET or WebSocket.
 async fn handshake<F: StartUpper>(
     core: &EngineCore<F>,
     request: Request<Body>,
-    query: &EngineQuery<'_>,
+    jsonp: Option<u32>,
+    b64: bool,
     version: Version,
     transport: Transport,
 ) -> Answer {
@@ -190,13 +237,12 @@ async fn handshake<F: StartUpper>(
         None
     };
     let (mut parts, _) = request.into_parts();
-    let jsonp = jsonp_index(query)?;
     let mode = match transport {
-        Transport::WebSocket if !query.b64 => BinaryMode::Native,
+        Transport::WebSocket if !b64 => BinaryMode::Native,
         Transport::WebSocket => BinaryMode::Base64,
         // A v3 polling client takes binary payloads unless it asked for
         // base64 or polls by JSONP; v4 polling is always base64.
-        _ if version == Version::V3 && !query.b64 && jsonp.is_none() => BinaryMode::Native,
+        _ if version == Version::V3 && !b64 && jsonp.is_none() => BinaryMode::Native,
         _ => BinaryMode::Base64,
     };
     let context = context::of(&parts).cloned();
@@ -364,8 +410,7 @@ impl Drop for ClaimGuard {
 }
 
 /// A polling GET: waits for output and takes it all.
-async fn poll(conn: Arc<Conn>, query: &EngineQuery<'_>) -> Answer {
-    let jsonp = jsonp_index(query)?;
+async fn poll(conn: Arc<Conn>, jsonp: Option<u32>) -> Answer {
     let claim = match conn.begin_get() {
         Ok(claim) => claim,
         Err(ClaimError::Upgraded) => return fail(EngineError::BadRequest),
@@ -375,11 +420,11 @@ async fn poll(conn: Arc<Conn>, query: &EngineQuery<'_>) -> Answer {
             return fail(EngineError::BadRequest);
         }
         Err(ClaimError::Probing) => {
-            let _ = tokio::time::timeout(PROBE_POLL_DELAY, async {
+            let _ = Box::pin(tokio::time::timeout(PROBE_POLL_DELAY, async {
                 while conn.carrier() == Carrier::Probing {
                     conn.changed().await;
                 }
-            })
+            }))
             .await;
             if conn.carrier() == Carrier::WebSocket {
                 return fail(EngineError::BadRequest);
@@ -420,86 +465,115 @@ fn payload(conn: &Conn, frames: &[super::conn::Frame]) -> Payload {
     engine::encode_payload(frames, conn.version, conn.binary_mode)
 }
 
-/// A polling POST: the client's packets, handed to the session's task.
-async fn post<F: StartUpper>(
-    core: &EngineCore<F>,
-    conn: Arc<Conn>,
-    request: Request<Body>,
-    query: &EngineQuery<'_>,
-) -> Answer {
-    let claim = match conn.begin_post() {
-        Ok(claim) => claim,
-        Err(ClaimError::Concurrent) => {
-            tracing::warn!(session = %conn.sid, "second concurrent POST; closing the session");
-            conn.close(DisconnectReason::TransportError);
-            return fail(EngineError::BadRequest);
-        }
-        Err(_) => return fail(EngineError::BadRequest),
-    };
-    let _guard = ClaimGuard {
-        conn: Arc::clone(&conn),
-        claim,
-        done: true,
-    };
-    let limit = core.settings.max_payload;
-    let octets = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes().starts_with(b"application/octet-stream"));
-    let body = read_body(request, limit).await?;
-    let decoded = decode_post(&conn, &body, octets, query.jsonp.is_some());
-    let packets = match decoded {
-        Ok(packets) => packets,
-        Err(problem) => {
-            tracing::warn!(session = %conn.sid, %problem, "malformed POST; closing the session");
-            conn.close(DisconnectReason::ParseError);
-            return fail(EngineError::BadRequest);
-        }
-    };
-    let Some(inbox) = conn.inbox() else {
-        return fail(EngineError::BadRequest);
-    };
-    if inbox.send(Inbound::Packets(packets)).await.is_err() {
-        return fail(EngineError::UnknownSid);
+/// A polling POST, its session claimed: the client's packets, read, then
+/// handed to the session's task.
+struct Post {
+    guard: ClaimGuard,
+    body: Body,
+    announced: Option<u64>,
+    limit: usize,
+    octets: bool,
+    jsonp: bool,
+}
+
+impl Post {
+    fn begin<F: StartUpper>(
+        core: &EngineCore<F>,
+        conn: Arc<Conn>,
+        request: Request<Body>,
+        query: &EngineQuery<'_>,
+    ) -> Result<Post, (EngineError, Option<String>)> {
+        let claim = match conn.begin_post() {
+            Ok(claim) => claim,
+            Err(ClaimError::Concurrent) => {
+                tracing::warn!(session = %conn.sid, "second concurrent POST; closing the session");
+                conn.close(DisconnectReason::TransportError);
+                return Err((EngineError::BadRequest, None));
+            }
+            Err(_) => return Err((EngineError::BadRequest, None)),
+        };
+        let headers = request.headers();
+        let octets = headers
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"application/octet-stream"));
+        let announced = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        Ok(Post {
+            guard: ClaimGuard {
+                conn,
+                claim,
+                done: true,
+            },
+            body: request.into_body(),
+            announced,
+            limit: core.settings.max_payload,
+            octets,
+            jsonp: query.jsonp.is_some(),
+        })
     }
-    let mut response = Response::new(Body::from("ok"));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
-    no_store(&mut response);
-    Ok(response)
+
+    async fn run(self) -> Answer {
+        let Post {
+            guard,
+            body,
+            announced,
+            limit,
+            octets,
+            jsonp,
+        } = self;
+        let conn = &guard.conn;
+        let body = read_body(body, announced, limit).await?;
+        let packets = match decode_post(conn, &body, octets, jsonp) {
+            Ok(packets) => packets,
+            Err(problem) => {
+                tracing::warn!(session = %conn.sid, %problem, "malformed POST; closing the session");
+                conn.close(DisconnectReason::ParseError);
+                return fail(EngineError::BadRequest);
+            }
+        };
+        let Some(inbox) = conn.inbox() else {
+            return fail(EngineError::BadRequest);
+        };
+        if inbox.send(Inbound::Packets(packets)).await.is_err() {
+            return fail(EngineError::UnknownSid);
+        }
+        let mut response = Response::new(Body::from("ok"));
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        no_store(&mut response);
+        Ok(response)
+    }
 }
 
 /// Reads a POST body of at most `limit` bytes: `413` past it (announced or
 /// not), the session kept, as node keeps it.
 async fn read_body(
-    request: Request<Body>,
+    body: Body,
+    announced: Option<u64>,
     limit: usize,
 ) -> Result<Bytes, (EngineError, Option<String>)> {
-    let announced = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|len| len > limit as u64) {
         return fail_body(EngineError::TooLarge);
     }
-    let collect = Limited::new(request.into_body(), limit).collect();
+    let collect = Limited::new(body, limit).collect();
     tokio::pin!(collect);
     // A small body usually came with its headers: only one that has not
     // needs a clock (a timer armed per POST is not free).
     let collected = match futures_util::poll!(collect.as_mut()) {
         std::task::Poll::Ready(collected) => collected,
-        std::task::Poll::Pending => {
-            tokio::time::timeout(BODY_TIMEOUT, collect)
-                .await
-                .map_err(|_| {
-                    (
-                        EngineError::BadRequest,
-                        Some("request body too slow".to_owned()),
-                    )
-                })?
-        }
+        // Boxed, as every rare wait here: a timer is large, and a request's
+        // future is moved whole by hyper.
+        std::task::Poll::Pending => Box::pin(tokio::time::timeout(BODY_TIMEOUT, collect))
+            .await
+            .map_err(|_| {
+                (
+                    EngineError::BadRequest,
+                    Some("request body too slow".to_owned()),
+                )
+            })?,
     };
     match collected {
         Ok(body) => Ok(body.to_bytes()),

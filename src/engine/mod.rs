@@ -25,7 +25,7 @@ pub(crate) use api::BareFactory;
 pub use api::{EngineConnection, EngineSocket};
 pub(crate) use conn::Conn;
 pub(crate) use heartbeat::{Beat, Heartbeat, later};
-pub(crate) use http::{EngineCore, EngineService, StartUpper};
+pub(crate) use http::{EngineCore, EngineService, StartUpper, serve};
 
 use crate::connection::Handshake;
 use crate::protocol::engine::{BinaryMode, Packet};
@@ -154,16 +154,42 @@ pub(crate) fn forbidden() -> axum::response::Response {
     http::EngineError::Forbidden.response(None)
 }
 
+/// Sessions by sid.
+type Sessions = HashMap<Box<str>, Arc<Conn>, std::hash::BuildHasherDefault<SidHasher>>;
+
+/// Hashes session ids, which need no keyed hash: each is 120 random bits
+/// from the CSPRNG, so the ids in a table are spread already, and an id a
+/// client makes up is one lookup, unable to make the stored ones collide.
+/// Every polling request looks its session up; SipHash costs more than the
+/// rest of the lookup.
+#[derive(Default)]
+pub(crate) struct SidHasher(u64);
+
+impl std::hash::Hasher for SidHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(26) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
 /// The live sessions of one router, by sid.
 #[derive(Clone, Default)]
 pub(crate) struct Registry {
-    inner: Arc<Mutex<HashMap<Box<str>, Arc<Conn>>>>,
+    inner: Arc<Mutex<Sessions>>,
     /// Whether a server's shutdown closes these sessions already.
     watched: Arc<std::sync::OnceLock<()>>,
 }
 
 impl Registry {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Arc<Conn>>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, Sessions> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 

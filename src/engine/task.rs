@@ -443,12 +443,16 @@ impl From<Read> for Incoming {
 
 impl Incoming {
     /// What one receive from the inbox gave.
-    fn from_inbox(inbound: Option<Inbound>) -> Vec<Incoming> {
-        match inbound {
-            Some(Inbound::Packets(packets)) => packets.into_iter().map(Incoming::Packet).collect(),
-            Some(Inbound::Upgraded(ws, mode)) => vec![Incoming::Upgraded(ws, mode)],
-            None => vec![Incoming::Close(DisconnectReason::TransportClose)],
-        }
+    fn from_inbox(inbound: Option<Inbound>) -> impl Iterator<Item = Incoming> {
+        let (packets, last) = match inbound {
+            Some(Inbound::Packets(packets)) => (packets, None),
+            Some(Inbound::Upgraded(ws, mode)) => (Vec::new(), Some(Incoming::Upgraded(ws, mode))),
+            None => (
+                Vec::new(),
+                Some(Incoming::Close(DisconnectReason::TransportClose)),
+            ),
+        };
+        packets.into_iter().map(Incoming::Packet).chain(last)
     }
 }
 

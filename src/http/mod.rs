@@ -101,7 +101,7 @@ struct Inner {
     io: Io,
     legacy: legacy::Core,
     proto1: proto1::Core,
-    engine: Arc<dyn EngineService>,
+    engine: Arc<EngineCore<ClientFactory>>,
     /// `/{resource}/`: where Engine.IO requests come.
     engine_path: String,
 }
@@ -381,32 +381,56 @@ impl Router {
         }
     }
 
-    async fn handle(self, request: Request<Body>) -> Response<Body> {
+    /// Answers one request, without a service's boxing: what
+    /// [`SocketServer::standalone`](crate::SocketServer::standalone) calls.
+    /// What the head decides is decided before the future is made, which
+    /// then holds only what the wait needs (hyper moves a request's future
+    /// several times, copying every byte of it).
+    pub(crate) fn respond(
+        &self,
+        request: Request<Body>,
+    ) -> impl Future<Output = Response<Body>> + Send + use<> {
+        use futures_util::future::{self, Either, FutureExt};
         let inner = &self.inner;
-        let path = request.uri().path();
-        let generation = match self.generation(path) {
+        let generation = match self.generation(request.uri().path()) {
             Ok(generation) => generation,
-            Err(reject) => return reject.into_response(),
+            Err(reject) => return Either::Left(future::ready(reject.into_response())),
         };
         let verdict = cors::judge(&inner.settings, request.headers());
         if verdict == cors::Verdict::Refused {
-            tracing::debug!(path, "origin refused");
-            return match generation {
+            tracing::debug!(path = request.uri().path(), "origin refused");
+            return Either::Left(future::ready(match generation {
                 Generation::Engine => crate::engine::forbidden(),
                 _ => Reject::Origin.into_response(),
-            };
+            }));
         }
-        let mut response = if request.method() == Method::OPTIONS {
-            cors::preflight(&request)
-        } else {
-            match generation {
-                Generation::Engine => Arc::clone(&inner.engine).serve(request).await,
-                Generation::Proto1 => proto1::serve(&inner.proto1, request).await,
-                Generation::Legacy => self.legacy(request).await,
-            }
+        let decorate = move |mut response: Response<Body>| {
+            cors::decorate(&mut response, &verdict);
+            response
         };
-        cors::decorate(&mut response, &verdict);
-        response
+        if request.method() == Method::OPTIONS {
+            return Either::Left(future::ready(decorate(cors::preflight(&request))));
+        }
+        // Combinators, not an async block: they hold the inner future in
+        // place, where a block would keep a second copy of it.
+        match generation {
+            Generation::Engine => Either::Right(Either::Left(
+                crate::engine::serve(&inner.engine, request).map(decorate),
+            )),
+            // Boxed: their state would make every request's future large.
+            Generation::Proto1 => {
+                let router = self.clone();
+                let other: BoxFuture<'static, Response<Body>> =
+                    Box::pin(async move { proto1::serve(&router.inner.proto1, request).await });
+                Either::Right(Either::Right(other.map(decorate)))
+            }
+            Generation::Legacy => {
+                let router = self.clone();
+                let other: BoxFuture<'static, Response<Body>> =
+                    Box::pin(async move { router.legacy(request).await });
+                Either::Right(Either::Right(other.map(decorate)))
+            }
+        }
     }
 
     async fn legacy(&self, request: Request<Body>) -> Response<Body> {
@@ -436,7 +460,10 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let router = self.clone();
-        Box::pin(async move { Ok(router.handle(request.map(Body::new)).await) })
+        Box::pin(futures_util::FutureExt::map(
+            router.respond(request.map(Body::new)),
+            Ok,
+        ))
     }
 }
 
@@ -536,7 +563,7 @@ mod proptests {
             .extra_sep("/");
         let get = |path: &str| {
             let request = Request::get(path).body(Body::empty()).unwrap();
-            runtime.block_on(router.clone().handle(request))
+            runtime.block_on(router.respond(request))
         };
         let body = |response: Response<Body>| {
             let bytes = runtime
@@ -560,7 +587,7 @@ mod proptests {
         let request = Request::post(format!("/chat/1/xhr-polling/{sid}"))
             .body(Body::from("2::"))
             .unwrap();
-        let answer = runtime.block_on(router.clone().handle(request));
+        let answer = runtime.block_on(router.respond(request));
         assert_eq!(answer.status(), StatusCode::OK);
         assert_eq!(body(answer), "1");
     }
@@ -603,7 +630,7 @@ mod proptests {
                 prop_assert!(request.is_ok(), "{path:?} is not a request target");
                 let request = request.unwrap();
                 let router = routers[router].clone();
-                let response = runtime.block_on(router.handle(request));
+                let response = runtime.block_on(router.respond(request));
                 seen.borrow_mut().insert(response.status());
                 prop_assert!(
                     !response.status().is_server_error(),

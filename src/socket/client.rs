@@ -222,12 +222,11 @@ impl Client {
         packet: Packet,
         attachments: Vec<Bytes>,
     ) -> Flow {
-        let nsp: Arc<str> = match self.slots.get_key_value(packet.nsp.as_str()) {
-            Some((name, _)) => Arc::clone(name),
-            None => Arc::from(packet.nsp.as_str()),
-        };
+        // Events and acks, nearly every packet, only look their namespace up.
+        let nsp = packet.nsp.as_str();
         match packet.kind {
             Kind::Connect => {
+                let nsp: Arc<str> = Arc::from(nsp);
                 if self.slots.contains_key(&nsp) {
                     tracing::warn!(%nsp, "second CONNECT for a joined namespace; closing");
                     return Flow::Close(DisconnectReason::ParseError);
@@ -240,18 +239,20 @@ impl Client {
                     Protocol::SocketIo4 => packet.data,
                     _ => packet.query.as_deref().map(query_object),
                 };
-                self.connect(conn, nsp, auth).await
+                // Boxed, as the other rare steps: a message's future is
+                // allocated for each message, and should be small.
+                Box::pin(self.connect(conn, nsp, auth)).await
             }
             Kind::Disconnect => {
-                if !self.slots.contains_key(&nsp) {
-                    return self.not_joined(&nsp);
+                if !self.slots.contains_key(nsp) {
+                    return self.not_joined(nsp);
                 }
-                self.leave(
+                Box::pin(self.leave(
                     conn,
-                    &nsp,
+                    nsp,
                     DisconnectReason::ClientNamespaceDisconnect,
                     false,
-                )
+                ))
                 .await;
                 Flow::Continue
             }
@@ -259,8 +260,8 @@ impl Client {
                 let Some(Value::Array(mut values)) = packet.data else {
                     return Flow::Close(DisconnectReason::ParseError);
                 };
-                let Some(slot) = self.slots.get_mut(&nsp) else {
-                    return self.not_joined(&nsp);
+                let Some(slot) = self.slots.get_mut(nsp) else {
+                    return self.not_joined(nsp);
                 };
                 let name = match values.remove(0) {
                     Value::String(name) => name,
@@ -270,8 +271,8 @@ impl Client {
                 on_event(slot, name, args, packet.id).await
             }
             Kind::Ack | Kind::BinaryAck => {
-                let Some(slot) = self.slots.get(&nsp) else {
-                    return self.not_joined(&nsp);
+                let Some(slot) = self.slots.get(nsp) else {
+                    return self.not_joined(nsp);
                 };
                 let values = match packet.data {
                     Some(Value::Array(values)) => values,

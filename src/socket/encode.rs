@@ -53,7 +53,7 @@ impl<'a> Encoded<'a> {
                 packet::encode_header(&mut text, Kind::Event, 0, self.nsp, self.ack);
                 text.push_str("[\"message\",");
                 match message {
-                    Message::Text(t) => write_json(&mut text, t.as_str()),
+                    Message::Text(t) => write_json_str(&mut text, t),
                     Message::Json(v) => write_json(&mut text, v),
                 }
                 text.push(']');
@@ -131,7 +131,7 @@ pub(crate) fn engine_event(nsp: &str, name: &str, args: &Args, ack: Option<u64>)
     text.push('4');
     packet::encode_header(&mut text, kind, args.binary.len(), nsp, ack);
     text.push('[');
-    write_json(&mut text, name);
+    write_json_str(&mut text, name);
     for value in &args.values {
         text.push(',');
         write_json(&mut text, value);
@@ -191,8 +191,81 @@ fn with_attachments(text: String, args: &Args) -> Vec<Frame> {
     frames
 }
 
+/// Appends a string's JSON text, escaped as serde_json escapes it (`"`,
+/// `\\` and control characters), without serde_json's writer: text is most
+/// of what is sent, and mostly needs no escape at all.
+pub(crate) fn write_json_str(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(text.len() + 2);
+    out.push('"');
+    let mut plain = 0;
+    for (at, &byte) in text.as_bytes().iter().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // `at` is an ASCII byte: a character boundary.
+        out.push_str(&text[plain..at]);
+        if escape.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        } else {
+            out.push_str(escape);
+        }
+        plain = at + 1;
+    }
+    out.push_str(&text[plain..]);
+    out.push('"');
+}
+
 /// Appends a value's JSON text.
 pub(crate) fn write_json<T: serde::Serialize + ?Sized>(out: &mut String, value: &T) {
     // Strings, numbers and Values always serialise.
     let _ = serde_json::to_writer(StringWriter(out), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn escaped(text: &str) -> String {
+        let mut out = String::from("x");
+        write_json_str(&mut out, text);
+        out
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        for text in [
+            "",
+            "plain",
+            "q\"b\\s/",
+            "\n\r\t\u{8}\u{c}",
+            "\u{0}\u{1f}\u{7f}",
+            "é✓😀\u{2028}",
+        ] {
+            assert_eq!(
+                escaped(text),
+                format!("x{}", serde_json::to_string(text).unwrap())
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(crate::testing::proptest_config(2_000))]
+
+        #[test]
+        fn any_string_is_escaped_as_serde_json_escapes_it(text in any::<String>()) {
+            prop_assert_eq!(escaped(&text), format!("x{}", serde_json::to_string(&text).unwrap()));
+        }
+    }
 }
