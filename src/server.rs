@@ -1,6 +1,7 @@
 //! [`SocketServer`]: bind, serve, answer Flash policy requests, shut down
 //! gracefully.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -11,6 +12,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
+use futures_util::FutureExt;
+use http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -57,7 +60,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// ```
 #[derive(Debug)]
 pub struct SocketServer {
-    app: axum::Router,
+    app: App,
     address: IpAddr,
     port: u16,
     flash_policy_port: Option<u16>,
@@ -69,8 +72,33 @@ pub struct SocketServer {
 impl SocketServer {
     /// A server for `app`, on `0.0.0.0:8001`, policy on port 843.
     pub fn new(app: impl Into<axum::Router>) -> SocketServer {
+        SocketServer::serving(App::Axum(app.into()))
+    }
+
+    /// A server for one [`Router`](crate::Router) and nothing else, on
+    /// `0.0.0.0:8001`, policy on port 843: every request goes straight to
+    /// the router, without passing through axum's routing first (which
+    /// costs several allocations per request, felt most by long-polling
+    /// clients, who make two requests per message). A path the router
+    /// does not serve gets `404`, as under [`new`](Self::new).
+    ///
+    /// ```no_run
+    /// # use tornadio::{Connection, Message, Router, Socket, SocketServer};
+    /// # struct Echo;
+    /// # impl Connection for Echo {
+    /// #     async fn on_message(&mut self, socket: &Socket, message: Message) { let _ = socket.send(message); }
+    /// # }
+    /// # async fn demo() -> Result<(), tornadio::Error> {
+    /// SocketServer::standalone(Router::new(|| Echo)).port(8001).run().await
+    /// # }
+    /// ```
+    pub fn standalone(router: crate::Router) -> SocketServer {
+        SocketServer::serving(App::Router(router))
+    }
+
+    fn serving(app: App) -> SocketServer {
         SocketServer {
-            app: app.into(),
+            app,
             address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             port: 8001,
             flash_policy_port: Some(843),
@@ -191,7 +219,7 @@ impl SocketServer {
 /// ```
 #[derive(Debug)]
 pub struct BoundServer {
-    app: axum::Router,
+    app: App,
     listener: TcpListener,
     policy_listener: Option<TcpListener>,
     policy: Arc<[u8]>,
@@ -296,9 +324,18 @@ impl BoundServer {
     }
 }
 
+/// What a server serves.
+#[derive(Debug, Clone)]
+enum App {
+    /// An application, routed by axum.
+    Axum(axum::Router),
+    /// One socket router, called directly.
+    Router(crate::Router),
+}
+
 /// One accepted TCP connection.
 struct Connection {
-    app: axum::Router,
+    app: App,
     context: ServerContext,
     policy: Arc<[u8]>,
     header_read_timeout: Duration,
@@ -319,34 +356,60 @@ impl Connection {
             ..
         } = self;
         let shutdown = context.shutdown.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            request.extensions_mut().insert(context.clone());
-            app.clone().oneshot(request.map(Body::new))
-        });
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_read_timeout)
-            .serve_connection(
-                TokioIo::new(StallLimit::new(stream, write_timeout)),
-                service,
-            )
-            .with_upgrades();
-        tokio::pin!(connection);
-        let result = tokio::select! {
-            result = connection.as_mut() => result,
-            () = shutdown.cancelled() => {
-                // Let the request in flight finish (its session is closing),
-                // then close the connection.
-                connection.as_mut().graceful_shutdown();
-                match tokio::time::timeout(SHUTDOWN_GRACE, connection).await {
-                    Ok(result) => result,
-                    Err(_) => return,
-                }
+        let io = TokioIo::new(StallLimit::new(stream, write_timeout));
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(header_read_timeout);
+        match app {
+            App::Axum(app) => {
+                let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                    request.extensions_mut().insert(context.clone());
+                    app.clone().oneshot(request.map(Body::new))
+                });
+                let connection = http.serve_connection(io, service).with_upgrades();
+                drive(connection, shutdown).await;
             }
-        };
-        if let Err(error) = result {
-            tracing::debug!(%error, "connection ended with an error");
+            App::Router(router) => {
+                let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                    request.extensions_mut().insert(context.clone());
+                    // Mapped, not awaited in a block, which would hold a
+                    // second copy of the future.
+                    router
+                        .respond(request.map(Body::new))
+                        .map(Ok::<_, Infallible>)
+                });
+                let connection = http.serve_connection(io, service).with_upgrades();
+                drive(connection, shutdown).await;
+            }
         }
+    }
+}
+
+/// Serves one connection to its end; on shutdown, lets the request in
+/// flight finish (its session is closing), then closes it.
+async fn drive<S>(
+    connection: hyper::server::conn::http1::UpgradeableConnection<
+        TokioIo<StallLimit<TcpStream>>,
+        S,
+    >,
+    shutdown: CancellationToken,
+) where
+    S: hyper::service::HttpService<Incoming, ResBody = Body>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            match tokio::time::timeout(SHUTDOWN_GRACE, connection).await {
+                Ok(result) => result,
+                Err(_) => return,
+            }
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!(%error, "connection ended with an error");
     }
 }
 

@@ -128,7 +128,18 @@ impl TestServer {
 
 /// Serves `app` on 127.0.0.1 with a free port, no policy port.
 pub async fn serve(app: axum::Router) -> TestServer {
-    let server = SocketServer::new(app)
+    start(SocketServer::new(app)).await
+}
+
+/// Serves one router alone ([`SocketServer::standalone`]), as [`serve`]
+/// serves an application.
+#[allow(dead_code)]
+pub async fn serve_standalone(router: tornadio::Router) -> TestServer {
+    start(SocketServer::standalone(router)).await
+}
+
+async fn start(server: SocketServer) -> TestServer {
+    let server = server
         .address("127.0.0.1".parse().unwrap())
         .port(0)
         .flash_policy_port(None)

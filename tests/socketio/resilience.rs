@@ -40,9 +40,24 @@ async fn moody() -> (
     Router,
     mpsc::UnboundedReceiver<(String, DisconnectReason)>,
 ) {
+    moody_on(false).await
+}
+
+/// `moody`, served in axum, or alone (`SocketServer::standalone`).
+async fn moody_on(
+    standalone: bool,
+) -> (
+    crate::common::TestServer,
+    Router,
+    mpsc::UnboundedReceiver<(String, DisconnectReason)>,
+) {
     let (tx, rx) = mpsc::unbounded_channel();
     let router = Router::new(move || Moody { closes: tx.clone() }).settings(patient());
-    let server = serve(axum::Router::new().merge(router.clone())).await;
+    let server = if standalone {
+        crate::common::serve_standalone(router.clone()).await
+    } else {
+        serve(axum::Router::new().merge(router.clone())).await
+    };
     (server, router, rx)
 }
 
@@ -98,7 +113,23 @@ async fn a_callback_that_never_returns_holds_back_only_its_client() {
 
 #[tokio::test]
 async fn shutdown_closes_every_generation_once_with_its_close_packet() {
-    let (server, router, mut closes) = moody().await;
+    shutdown_closes_every_generation(false).await;
+}
+
+#[tokio::test]
+async fn a_standalone_server_serves_every_generation_and_shuts_them_down() {
+    let (server, _router, _closes) = moody_on(true).await;
+    // Nothing but the router: any other path is not found.
+    let other = client::get("/index.html").send(server.addr).await;
+    assert_eq!(other.status, 404);
+    let handshake = client::get("/socket.io/1/?t=1").send(server.addr).await;
+    assert_eq!(handshake.status, 200, "{}", handshake.text());
+    server.shutdown().await;
+    shutdown_closes_every_generation(true).await;
+}
+
+async fn shutdown_closes_every_generation(standalone: bool) {
+    let (server, router, mut closes) = moody_on(standalone).await;
     let addr = server.addr;
     let mut v5 = SioClient::connect(addr, 4).await;
     v5.join_namespace("/", None).await;

@@ -48,15 +48,24 @@ pub async fn serve(
             .await
             .map_err(|_| io::Error::other(format!("Redis at {url} not ready within 10 s")))?;
     }
-    let mut app = axum::Router::new().merge(router.clone());
-    if mode == Mode::Soak {
-        let count = move || {
-            let open = router.connection_count();
-            async move { format!("{open} {}", heap_in_use()) }
-        };
-        app = app.route("/stats", get(count));
-    }
-    let server = SocketServer::new(app)
+    // Nothing but sockets: served without axum's routing, as socketioxide's
+    // server here runs its service on bare hyper. The soak needs a route of
+    // its own; BENCH_TORNADIO_AXUM=1 mounts the router in axum as an
+    // application with other routes would.
+    let server = if mode == Mode::Soak || std::env::var_os("BENCH_TORNADIO_AXUM").is_some() {
+        let mut app = axum::Router::new().merge(router.clone());
+        if mode == Mode::Soak {
+            let count = move || {
+                let open = router.connection_count();
+                async move { format!("{open} {}", heap_in_use()) }
+            };
+            app = app.route("/stats", get(count));
+        }
+        SocketServer::new(app)
+    } else {
+        SocketServer::standalone(router)
+    };
+    let server = server
         .address(Ipv4Addr::LOCALHOST.into())
         .port(0)
         .flash_policy_port(None)
