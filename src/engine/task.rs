@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::sync::futures::Notified;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
@@ -193,6 +194,16 @@ impl Task {
             if let Err(reason) = self.flush().await {
                 return reason;
             }
+            // What the handler queued is written now, and the wake-up its
+            // queueing left would only turn this loop once more for
+            // nothing: spent here, then the queue looked at again for what
+            // others queued meanwhile.
+            if self.ws.is_some() && changed.as_mut().now_or_never().is_some() {
+                changed.set(conn.changed());
+                if let Err(reason) = self.flush().await {
+                    return reason;
+                }
+            }
             // Re-armed only when it moved: a timer reset is not free.
             let next = next_deadline(&heartbeat, upper);
             if next != armed {
@@ -366,6 +377,7 @@ impl Task {
             }
         };
         tokio::select! {
+            biased;
             written = write => written.map_err(|error| {
                 tracing::debug!(%error, "websocket write failed");
                 DisconnectReason::TransportError
