@@ -22,6 +22,7 @@ use crate::adapter::{Adapter, ServerEvent};
 use crate::connection::{Connection, OpenInfo};
 use crate::engine::{EngineCore, EngineService};
 use crate::error::Reject;
+use crate::legacy::route::Located;
 use crate::legacy::{self, Paths};
 use crate::proto1;
 use crate::settings::Settings;
@@ -371,11 +372,13 @@ impl Router {
         if path == inner.engine_path {
             return Ok(Generation::Engine);
         }
-        let legacy = inner.paths.route(path).map(|route| route.transport);
+        let legacy = inner.paths.locate(path);
         match (inner.proto1.paths.route(path), legacy) {
             (Some(_), None) => Ok(Generation::Proto1),
             (Some(route), Some(_)) if inner.proto1.claims(&route) => Ok(Generation::Proto1),
-            (_, Some(transport)) if inner.settings.is_enabled(transport) => Ok(Generation::Legacy),
+            (_, Some(located)) if inner.settings.is_enabled(located.transport) => {
+                Ok(Generation::Legacy(located))
+            }
             (_, Some(_)) => Err(Reject::Disabled),
             (None, None) => Err(Reject::NotFound),
         }
@@ -424,20 +427,18 @@ impl Router {
                     Box::pin(async move { proto1::serve(&router.inner.proto1, request).await });
                 Either::Right(Either::Right(other.map(decorate)))
             }
-            Generation::Legacy => {
+            Generation::Legacy(located) => {
                 let router = self.clone();
                 let other: BoxFuture<'static, Response<Body>> =
-                    Box::pin(async move { router.legacy(request).await });
+                    Box::pin(async move { router.legacy(request, located).await });
                 Either::Right(Either::Right(other.map(decorate)))
             }
         }
     }
 
-    async fn legacy(&self, request: Request<Body>) -> Response<Body> {
+    async fn legacy(&self, request: Request<Body>, located: Located) -> Response<Body> {
         let path = request.uri().path().to_owned();
-        let Some(route) = self.inner.paths.route(&path) else {
-            return Reject::NotFound.into_response();
-        };
+        let route = located.route(&path);
         legacy::carrier(route.transport)
             .serve(&self.inner.legacy, request, route)
             .await
@@ -468,11 +469,12 @@ where
 }
 
 /// The client generations a router tells apart by path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Generation {
     Engine,
     Proto1,
-    Legacy,
+    /// Where in its path a 0.6 request says what it is.
+    Legacy(Located),
 }
 
 impl From<Router> for axum::Router {

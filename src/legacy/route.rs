@@ -59,16 +59,43 @@ impl Paths {
     }
 
     /// Splits a request path into its extra data, transport and the rest.
+    #[cfg(test)]
     pub(crate) fn route<'p>(&self, path: &'p str) -> Option<Route<'p>> {
+        self.locate(path).map(|located| located.route(path))
+    }
+
+    /// What [`route`](Self::route) finds, kept apart from the path: the
+    /// regular expression runs once per request, not once per look.
+    pub(crate) fn locate(&self, path: &str) -> Option<Located> {
         let captures = self.path.captures(path)?;
         let name = captures.name("transport")?.as_str();
         let transport = Transport::ALL.into_iter().find(|t| t.as_str() == name)?;
-        let rest = captures.name("rest").map_or("", |m| m.as_str());
-        Some(Route {
+        Some(Located {
             extra: captures.name("extra").map(|m| m.as_str().to_owned()),
             transport,
-            segments: rest.split('/').skip(1).collect(),
+            rest: captures.name("rest").map_or(path.len(), |m| m.start()),
         })
+    }
+}
+
+/// A 0.6 path's parts, without the path.
+#[derive(Debug, Clone)]
+pub(crate) struct Located {
+    pub(crate) extra: Option<String>,
+    pub(crate) transport: Transport,
+    /// Where the segments after the transport start in the path.
+    rest: usize,
+}
+
+impl Located {
+    /// The route of the path this was found in.
+    pub(crate) fn route(self, path: &str) -> Route<'_> {
+        let rest = path.get(self.rest..).unwrap_or("");
+        Route {
+            extra: self.extra,
+            transport: self.transport,
+            segments: rest.split('/').skip(1).collect(),
+        }
     }
 }
 
