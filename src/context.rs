@@ -1,6 +1,6 @@
-//! What the one-call server hands every request, so that sessions are tied
-//! to its lifetime and know their peer. Under a plain axum server there is
-//! none, and sessions run as free tasks.
+//! What the one-call server gives every request it serves, so that
+//! sessions are tied to its lifetime and know their peer. Under a plain axum
+//! server there is none, and sessions run as free tasks.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,7 +10,9 @@ use http::request::Parts;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Inserted into each request's extensions by [`SocketServer`](crate::SocketServer).
+/// Set by [`SocketServer`](crate::SocketServer) for the task serving each
+/// connection: a task-local, read by the few requests that open a session,
+/// where a request extension would cost every request an allocation.
 #[derive(Clone)]
 pub(crate) struct ServerContext {
     pub(crate) shutdown: CancellationToken,
@@ -44,14 +46,26 @@ impl ShutdownHooks {
     }
 }
 
-/// The server's context of a request, if it runs under one.
-pub(crate) fn of(parts: &Parts) -> Option<&ServerContext> {
-    parts.extensions.get::<ServerContext>()
+tokio::task_local! {
+    static CONTEXT: ServerContext;
+}
+
+/// Runs `connection` with `context` as the context of its requests.
+pub(crate) fn scope<F: Future>(
+    context: ServerContext,
+    connection: F,
+) -> impl Future<Output = F::Output> {
+    CONTEXT.scope(context, connection)
+}
+
+/// The server's context of the request being served, if it runs under one.
+pub(crate) fn current() -> Option<ServerContext> {
+    CONTEXT.try_with(ServerContext::clone).ok()
 }
 
 /// The client's address: from the server, or from axum's `ConnectInfo`.
 pub(crate) fn peer_addr(parts: &Parts) -> Option<SocketAddr> {
-    of(parts).map(|c| c.peer_addr).or_else(|| {
+    CONTEXT.try_with(|c| c.peer_addr).ok().or_else(|| {
         parts
             .extensions
             .get::<axum::extract::ConnectInfo<SocketAddr>>()

@@ -300,7 +300,9 @@ impl BoundServer {
             if let Err(error) = stream.set_nodelay(true) {
                 tracing::debug!(%error, "could not disable Nagle's algorithm");
             }
-            connections.spawn(connection.serve(stream));
+            let context = connection.context.clone();
+            // Its requests find the server's context in the task.
+            connections.spawn(crate::context::scope(context, connection.serve(stream)));
         }
         tracing::info!("shutting down: closing every session");
         drop(self.listener);
@@ -362,16 +364,14 @@ impl Connection {
             .header_read_timeout(header_read_timeout);
         match app {
             App::Axum(app) => {
-                let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                    request.extensions_mut().insert(context.clone());
+                let service = hyper::service::service_fn(move |request: Request<Incoming>| {
                     app.clone().oneshot(request.map(Body::new))
                 });
                 let connection = http.serve_connection(io, service).with_upgrades();
                 drive(connection, shutdown).await;
             }
             App::Router(router) => {
-                let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                    request.extensions_mut().insert(context.clone());
+                let service = hyper::service::service_fn(move |request: Request<Incoming>| {
                     // Mapped, not awaited in a block, which would hold a
                     // second copy of the future.
                     router

@@ -103,7 +103,7 @@ impl Core {
         extra: Option<String>,
         upgrade: Option<hyper::upgrade::OnUpgrade>,
     ) -> Result<Arc<Session>, Reject> {
-        let context = context::of(request);
+        let context = context::current();
         let (session, inbox) = Session::new(transport, self.settings.max_queued_bytes);
         let session = Arc::new(session);
         let handshake = Arc::new(Handshake::new(request, transport));
@@ -117,7 +117,7 @@ impl Core {
             );
             return Err(Reject::Overloaded);
         }
-        if let Some(context) = context {
+        if let Some(context) = &context {
             self.registry.watch(context);
             // Listed before this check: a shutdown that began meanwhile
             // either found the session in the registry or is seen here.
@@ -154,7 +154,7 @@ impl Core {
                 opened,
             },
         };
-        context::spawn(context, actor.run().instrument(span));
+        context::spawn(context.as_ref(), actor.run().instrument(span));
         match accepted.await {
             Ok(true) => Ok(session),
             _ => Err(Reject::Refused),

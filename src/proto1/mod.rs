@@ -79,9 +79,11 @@ pub(crate) struct Core {
 impl Core {
     /// Opens a session for a handshake request and starts its actor.
     pub(crate) fn open(&self, request: &Parts) -> Result<Arc<Session>, Reject> {
-        let context = context::of(request);
-        let (session, inbox) =
-            Session::new(self.settings.max_queued_bytes, context.map(|c| &c.shutdown));
+        let context = context::current();
+        let (session, inbox) = Session::new(
+            self.settings.max_queued_bytes,
+            context.as_ref().map(|c| &c.shutdown),
+        );
         let session = Arc::new(session);
         if !self
             .registry
@@ -103,9 +105,9 @@ impl Core {
             registry: self.registry.clone(),
             handshake,
             inbox,
-            shutdown: context.map(|c| c.shutdown.clone()),
+            shutdown: context.as_ref().map(|c| c.shutdown.clone()),
         };
-        context::spawn(context, actor.run().instrument(span));
+        context::spawn(context.as_ref(), actor.run().instrument(span));
         tracing::debug!(id = %session.id, "protocol-1 handshake");
         Ok(session)
     }

@@ -37,12 +37,12 @@ pub(super) async fn serve(
         .extensions
         .remove::<hyper::upgrade::OnUpgrade>()
         .ok_or_else(|| Reject::BadRequest("this connection cannot be upgraded".into()))?;
-    let context = crate::context::of(&parts);
+    let context = crate::context::current();
     let max = core.settings.max_message_size;
     let session = core.registry.get(sid).filter(|s| !s.is_closing());
     let Some(session) = session else {
         // As 0.9.17: the client reads why, then the connection closes.
-        crate::context::spawn(context, async move {
+        crate::context::spawn(context.as_ref(), async move {
             if let Some(mut ws) = crate::ws::accept(upgrade, max).await {
                 let goodbye = async {
                     ws.send(&[Payload::Text(Utf8Bytes::from_static(UNKNOWN_SESSION))])
@@ -59,7 +59,7 @@ pub(super) async fn serve(
         return Err(Reject::Busy);
     };
     // Tracked by the server, so that shutdown waits for the close frame.
-    crate::context::spawn(context, async move {
+    crate::context::spawn(context.as_ref(), async move {
         if let Some(ws) = crate::ws::accept(upgrade, max).await {
             carry(&session, ws, carrying).await;
         }
