@@ -11,8 +11,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// Set by [`SocketServer`](crate::SocketServer) for the task serving each
-/// connection: a task-local, read by the few requests that open a session,
-/// where a request extension would cost every request an allocation.
+/// connection, a task-local read by the few requests that open a session.
+/// Requests for an axum application also carry it in their extensions, in
+/// case the application's layers move them to another task; a standalone
+/// router's requests do not pay for that allocation.
 #[derive(Clone)]
 pub(crate) struct ServerContext {
     pub(crate) shutdown: CancellationToken,
@@ -58,19 +60,29 @@ pub(crate) fn scope<F: Future>(
     CONTEXT.scope(context, connection)
 }
 
-/// The server's context of the request being served, if it runs under one.
-pub(crate) fn current() -> Option<ServerContext> {
-    CONTEXT.try_with(ServerContext::clone).ok()
+/// The server's context of a request, if it runs under one: from the
+/// request (an application's layers may have moved it to another task), or
+/// from the task serving its connection.
+pub(crate) fn of(parts: &Parts) -> Option<ServerContext> {
+    match parts.extensions.get::<ServerContext>() {
+        Some(context) => Some(context.clone()),
+        None => CONTEXT.try_with(ServerContext::clone).ok(),
+    }
 }
 
 /// The client's address: from the server, or from axum's `ConnectInfo`.
 pub(crate) fn peer_addr(parts: &Parts) -> Option<SocketAddr> {
-    CONTEXT.try_with(|c| c.peer_addr).ok().or_else(|| {
-        parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            .map(|c| c.0)
-    })
+    parts
+        .extensions
+        .get::<ServerContext>()
+        .map(|c| c.peer_addr)
+        .or_else(|| CONTEXT.try_with(|c| c.peer_addr).ok())
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                .map(|c| c.0)
+        })
 }
 
 /// Runs a session's task: tracked by the server, so that shutdown waits

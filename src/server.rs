@@ -364,7 +364,10 @@ impl Connection {
             .header_read_timeout(header_read_timeout);
         match app {
             App::Axum(app) => {
-                let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                // The context rides in each request too: the application's
+                // layers may move a request to a task of their own.
+                let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                    request.extensions_mut().insert(context.clone());
                     app.clone().oneshot(request.map(Body::new))
                 });
                 let connection = http.serve_connection(io, service).with_upgrades();

@@ -245,7 +245,7 @@ async fn handshake<F: StartUpper>(
         _ if version == Version::V3 && !b64 && jsonp.is_none() => BinaryMode::Native,
         _ => BinaryMode::Base64,
     };
-    let context = context::current();
+    let context = context::of(&parts);
     // A WebSocket session reads its client itself: no inbox to allocate.
     let (inbox, receiver) = match transport {
         Transport::WebSocket => (None, None),
@@ -365,7 +365,7 @@ fn upgrade<F: StartUpper>(
         // A second WebSocket for a session upgrading or upgraded: node
         // completes its handshake, then closes it.
         tracing::warn!(session = %conn.sid, "second websocket for a session; closing it");
-        context::spawn(context::current().as_ref(), async move {
+        context::spawn(context::of(&parts).as_ref(), async move {
             if let Some(mut ws) = crate::ws::accept(on_upgrade, 1024).await {
                 let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(1000)).await;
             }
@@ -386,7 +386,7 @@ fn upgrade<F: StartUpper>(
             None => conn.abort_upgrade(),
         }
     };
-    context::spawn(context::current().as_ref(), run.instrument(span));
+    context::spawn(context::of(&parts).as_ref(), run.instrument(span));
     Ok(crate::ws::accept_response(&key))
 }
 

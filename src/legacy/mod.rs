@@ -103,7 +103,7 @@ impl Core {
         extra: Option<String>,
         upgrade: Option<hyper::upgrade::OnUpgrade>,
     ) -> Result<Arc<Session>, Reject> {
-        let context = context::current();
+        let context = context::of(request);
         let (session, inbox) = Session::new(transport, self.settings.max_queued_bytes);
         let session = Arc::new(session);
         let handshake = Arc::new(Handshake::new(request, transport));

@@ -79,7 +79,7 @@ pub(crate) struct Core {
 impl Core {
     /// Opens a session for a handshake request and starts its actor.
     pub(crate) fn open(&self, request: &Parts) -> Result<Arc<Session>, Reject> {
-        let context = context::current();
+        let context = context::of(request);
         let (session, inbox) = Session::new(
             self.settings.max_queued_bytes,
             context.as_ref().map(|c| &c.shutdown),

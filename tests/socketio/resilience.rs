@@ -40,12 +40,24 @@ async fn moody() -> (
     Router,
     mpsc::UnboundedReceiver<(String, DisconnectReason)>,
 ) {
-    moody_on(false).await
+    moody_on(Serving::Axum).await
 }
 
-/// `moody`, served in axum, or alone (`SocketServer::standalone`).
+/// How a test serves its router.
+#[derive(Clone, Copy)]
+enum Serving {
+    /// Mounted in an axum application.
+    Axum,
+    /// Mounted in an axum application whose layer answers every request
+    /// from a task of its own, as some layers do.
+    AxumSpawning,
+    /// Alone (`SocketServer::standalone`).
+    Standalone,
+}
+
+/// `moody`, served as `serving` says.
 async fn moody_on(
-    standalone: bool,
+    serving: Serving,
 ) -> (
     crate::common::TestServer,
     Router,
@@ -53,10 +65,19 @@ async fn moody_on(
 ) {
     let (tx, rx) = mpsc::unbounded_channel();
     let router = Router::new(move || Moody { closes: tx.clone() }).settings(patient());
-    let server = if standalone {
-        crate::common::serve_standalone(router.clone()).await
-    } else {
-        serve(axum::Router::new().merge(router.clone())).await
+    let server = match serving {
+        Serving::Standalone => crate::common::serve_standalone(router.clone()).await,
+        Serving::Axum => serve(axum::Router::new().merge(router.clone())).await,
+        Serving::AxumSpawning => {
+            let spawning = axum::middleware::from_fn(
+                |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                    tokio::spawn(next.run(request))
+                        .await
+                        .expect("the request's task does not panic")
+                },
+            );
+            serve(axum::Router::new().merge(router.clone()).layer(spawning)).await
+        }
     };
     (server, router, rx)
 }
@@ -113,23 +134,30 @@ async fn a_callback_that_never_returns_holds_back_only_its_client() {
 
 #[tokio::test]
 async fn shutdown_closes_every_generation_once_with_its_close_packet() {
-    shutdown_closes_every_generation(false).await;
+    shutdown_closes_every_generation(Serving::Axum).await;
+}
+
+#[tokio::test]
+async fn sessions_opened_from_another_task_are_still_the_servers() {
+    // A layer moved each request to a task of its own: the sessions are
+    // still closed by the server's shutdown, each once.
+    shutdown_closes_every_generation(Serving::AxumSpawning).await;
 }
 
 #[tokio::test]
 async fn a_standalone_server_serves_every_generation_and_shuts_them_down() {
-    let (server, _router, _closes) = moody_on(true).await;
+    let (server, _router, _closes) = moody_on(Serving::Standalone).await;
     // Nothing but the router: any other path is not found.
     let other = client::get("/index.html").send(server.addr).await;
     assert_eq!(other.status, 404);
     let handshake = client::get("/socket.io/1/?t=1").send(server.addr).await;
     assert_eq!(handshake.status, 200, "{}", handshake.text());
     server.shutdown().await;
-    shutdown_closes_every_generation(true).await;
+    shutdown_closes_every_generation(Serving::Standalone).await;
 }
 
-async fn shutdown_closes_every_generation(standalone: bool) {
-    let (server, router, mut closes) = moody_on(standalone).await;
+async fn shutdown_closes_every_generation(serving: Serving) {
+    let (server, router, mut closes) = moody_on(serving).await;
     let addr = server.addr;
     let mut v5 = SioClient::connect(addr, 4).await;
     v5.join_namespace("/", None).await;

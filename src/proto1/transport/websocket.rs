@@ -37,7 +37,7 @@ pub(super) async fn serve(
         .extensions
         .remove::<hyper::upgrade::OnUpgrade>()
         .ok_or_else(|| Reject::BadRequest("this connection cannot be upgraded".into()))?;
-    let context = crate::context::current();
+    let context = crate::context::of(&parts);
     let max = core.settings.max_message_size;
     let session = core.registry.get(sid).filter(|s| !s.is_closing());
     let Some(session) = session else {
