@@ -72,17 +72,12 @@ pub(crate) fn of(parts: &Parts) -> Option<ServerContext> {
 
 /// The client's address: from the server, or from axum's `ConnectInfo`.
 pub(crate) fn peer_addr(parts: &Parts) -> Option<SocketAddr> {
-    parts
-        .extensions
-        .get::<ServerContext>()
-        .map(|c| c.peer_addr)
-        .or_else(|| CONTEXT.try_with(|c| c.peer_addr).ok())
-        .or_else(|| {
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<SocketAddr>>()
-                .map(|c| c.0)
-        })
+    of(parts).map(|c| c.peer_addr).or_else(|| {
+        parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| c.0)
+    })
 }
 
 /// Runs a session's task: tracked by the server, so that shutdown waits
