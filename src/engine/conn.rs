@@ -2,9 +2,13 @@
 //! transport carries it, and the inbox of its task.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures_util::task::AtomicWaker;
+use smallvec::SmallVec;
 use tokio::sync::futures::Notified;
 use tokio::sync::{Notify, mpsc};
 
@@ -60,13 +64,21 @@ pub(crate) struct Conn {
     /// How a polling GET sends binary (`b64=1`, JSONP: base64).
     pub(crate) binary_mode: BinaryMode,
     state: Mutex<State>,
+    /// Wakes a polling GET waiting for output (and a GET waiting out a
+    /// probe).
     ready: Notify,
+    /// Wakes the session's task: output to write while a WebSocket
+    /// carries the session, or the session asked to end.
+    doorbell: Doorbell,
+    /// The layer above has business of its own for the task (commands
+    /// from its handles).
+    signaled: AtomicBool,
     /// Polling sessions only: what POSTs and a probe hand the task.
     inbox: Option<mpsc::Sender<Inbound>>,
     /// Set once the session is asked to end; `attention` wakes whoever
     /// waits for that. Cheaper to watch than a cancellation token, whose
     /// check takes a lock: the session's task watches it once per message.
-    closing: std::sync::atomic::AtomicBool,
+    closing: AtomicBool,
     attention: Notify,
     reason: OnceLock<DisconnectReason>,
     limit: usize,
@@ -95,8 +107,10 @@ impl Conn {
                 post_pending: false,
             }),
             ready: Notify::new(),
+            doorbell: Doorbell::default(),
+            signaled: AtomicBool::new(false),
             inbox,
-            closing: std::sync::atomic::AtomicBool::new(false),
+            closing: AtomicBool::new(false),
             attention: Notify::new(),
             reason: OnceLock::new(),
             limit,
@@ -115,7 +129,7 @@ impl Conn {
         &self,
         frames: impl IntoIterator<Item = Frame>,
     ) -> Result<(), PushError> {
-        {
+        let carrier = {
             let mut state = self.lock();
             if state.closed {
                 return Err(PushError::Closed);
@@ -131,8 +145,9 @@ impl Conn {
                 return Err(PushError::Full);
             }
             state.bytes = bytes;
-        }
-        self.ready.notify_one();
+            state.carrier
+        };
+        self.wake_carrier(carrier);
         Ok(())
     }
 
@@ -144,29 +159,88 @@ impl Conn {
     /// Queues a packet even past the byte limit (heartbeats and control
     /// packets must not be lost to a full queue); `false` once closed.
     pub(crate) fn push_control(&self, frame: Frame) -> bool {
-        {
+        let carrier = {
             let mut state = self.lock();
             if state.closed {
                 return false;
             }
             state.bytes += frame_len(&frame);
             state.queue.push_back(frame);
-        }
-        self.ready.notify_one();
+            state.carrier
+        };
+        self.wake_carrier(carrier);
         true
     }
 
-    /// Everything queued, oldest first; the queue is then empty.
-    pub(crate) fn take_all(&self) -> Vec<Frame> {
+    /// Wakes whoever writes the queue: the session's task while a
+    /// WebSocket carries it, else a waiting GET.
+    fn wake_carrier(&self, carrier: Carrier) {
+        match carrier {
+            Carrier::WebSocket => self.doorbell.ring(),
+            Carrier::Polling | Carrier::Probing => self.ready.notify_one(),
+        }
+    }
+
+    /// Everything queued, oldest first, for the session's task to write;
+    /// the queue is then empty. A few frames are the common case: they
+    /// come back inline, and the queue keeps its buffer (a broadcast
+    /// pushes to thousands of queues in a row; none of them allocates).
+    pub(crate) fn take_all(&self) -> Batch {
         let mut state = self.lock();
         state.bytes = 0;
         state.queue.drain(..).collect()
     }
 
-    /// Resolves when something was queued or the carrier changed since the
-    /// last wake-up (maybe spuriously: check again).
+    /// Resolves when something was queued for a GET or the carrier changed
+    /// since the last wake-up (maybe spuriously: check again).
     pub(crate) fn changed(&self) -> Notified<'_> {
         self.ready.notified()
+    }
+
+    /// The session's task: ready once output was queued for its WebSocket
+    /// or the session was asked to end since it last was (maybe
+    /// spuriously: check both). Meant for one task, the session's own.
+    pub(crate) fn poll_doorbell(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.doorbell.poll(cx)
+    }
+
+    /// The session's task is about to queue output itself, and already
+    /// writes it afterwards: its own pushes need not wake it.
+    pub(crate) fn mute_doorbell(&self) {
+        self.doorbell.mute();
+    }
+
+    /// The session's task is about to take the queue: a ring from before
+    /// is answered by what it takes.
+    pub(crate) fn answer_doorbell(&self) {
+        self.doorbell.answer();
+    }
+
+    /// Asks the session's task, from any task, to call the layer above's
+    /// `on_signal`.
+    pub(crate) fn signal(&self) {
+        self.signaled.store(true, Ordering::Release);
+        self.doorbell.ring();
+    }
+
+    /// Whether a signal was raised since the last look.
+    pub(crate) fn take_signal(&self) -> bool {
+        self.signaled.load(Ordering::Relaxed) && self.signaled.swap(false, Ordering::AcqRel)
+    }
+
+    /// Ready once the session is asked to end; for the session's task
+    /// while it waits on something else (it shares the doorbell, and
+    /// leaves a ring for the task's next look).
+    pub(crate) fn poll_closing(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.is_closing() {
+            return Poll::Ready(());
+        }
+        self.doorbell.waker.register(cx.waker());
+        if self.is_closing() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 
     pub(crate) fn carrier(&self) -> Carrier {
@@ -182,13 +256,13 @@ impl Conn {
     /// Asks the session's task to end the session; the first reason wins.
     pub(crate) fn close(&self, reason: DisconnectReason) {
         let _ = self.reason.set(reason);
-        self.closing
-            .store(true, std::sync::atomic::Ordering::Release);
+        self.closing.store(true, Ordering::Release);
         self.attention.notify_waiters();
+        self.doorbell.ring();
     }
 
     pub(crate) fn is_closing(&self) -> bool {
-        self.closing.load(std::sync::atomic::Ordering::Acquire)
+        self.closing.load(Ordering::Acquire)
     }
 
     /// Resolves once the session is asked to end.
@@ -264,13 +338,13 @@ impl Conn {
         }
         if state.closed {
             state.bytes = 0;
-            return Some(PollAnswer::Closing(state.queue.drain(..).collect()));
+            return Some(PollAnswer::Closing(take(&mut state.queue)));
         }
         if state.queue.is_empty() {
             return None;
         }
         state.bytes = 0;
-        Some(PollAnswer::Frames(state.queue.drain(..).collect()))
+        Some(PollAnswer::Frames(take(&mut state.queue)))
     }
 
     /// Starts a probe; `false` when one exists or the session is not on
@@ -306,6 +380,49 @@ impl Conn {
         state.carrier = Carrier::WebSocket;
         drop(state);
         self.ready.notify_one();
+        // What was queued for polling meanwhile is the task's to write now.
+        self.doorbell.ring();
+    }
+}
+
+/// A wake-up for one task, cheaper than a `Notify` for the one waiter it
+/// has: a flag and a registered waker, no lock and no list. The session's
+/// task is woken through it once per message it must write, so this is on
+/// the path of every broadcast copy.
+#[derive(Default)]
+struct Doorbell {
+    rung: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl Doorbell {
+    fn ring(&self) {
+        self.rung.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
+        // Checked before registering: a task woken by the ring does not
+        // register again for nothing.
+        if self.rung.load(Ordering::Acquire) && self.rung.swap(false, Ordering::AcqRel) {
+            return Poll::Ready(());
+        }
+        self.waker.register(cx.waker());
+        if self.rung.swap(false, Ordering::AcqRel) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    fn mute(&self) {
+        drop(self.waker.take());
+    }
+
+    fn answer(&self) {
+        // Acquire: a ring read here makes the push before it visible to
+        // the take that follows.
+        self.rung.swap(false, Ordering::Acquire);
     }
 }
 
@@ -334,6 +451,16 @@ pub(crate) enum PollAnswer {
     Noop,
     /// The session closed: what was left, then a close packet.
     Closing(Vec<Frame>),
+}
+
+/// What the session's task takes from the queue at once.
+pub(crate) type Batch = SmallVec<[Frame; 4]>;
+
+/// The queue's frames with its buffer, for a GET that answers once: no
+/// allocation, no copy but to straighten a wrapped ring, and an idle
+/// polling session keeps no buffer.
+fn take(queue: &mut VecDeque<Frame>) -> Vec<Frame> {
+    Vec::from(std::mem::take(queue))
 }
 
 fn frame_len(frame: &Frame) -> usize {

@@ -118,14 +118,9 @@ pub(crate) trait Upper: Send + 'static {
     /// A message from the client.
     fn message(&mut self, conn: &Arc<Conn>, data: Data) -> impl Future<Output = Flow> + Send;
 
-    /// A signal the layer raises, from any task, when it has business of
-    /// its own (commands from its handles); the task then calls
-    /// [`on_signal`](Self::on_signal).
-    fn signal(&self) -> Option<Arc<tokio::sync::Notify>> {
-        None
-    }
-
-    /// The signal was raised: handles what is pending.
+    /// [`Conn::signal`] was raised (from any task, when the layer has
+    /// business of its own, such as commands from its handles): handles
+    /// what is pending.
     fn on_signal(&mut self, conn: &Arc<Conn>) -> impl Future<Output = Flow> + Send {
         let _ = conn;
         async { Flow::Continue }

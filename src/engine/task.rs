@@ -4,16 +4,14 @@
 //! this task, without a hop to another.
 
 use std::collections::VecDeque;
-use std::pin::Pin;
+use std::future::poll_fn;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::FutureExt;
-use tokio::sync::futures::Notified;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
-use super::conn::{Frame, control};
+use super::conn::{Batch, Frame, control};
 use super::heartbeat::{Beat, Heartbeat};
 use super::{Conn, Data, Flow, Inbound, Registry, Shortcut, Upper, WsStream};
 use crate::DisconnectReason;
@@ -99,7 +97,7 @@ impl Task {
         self.registry.remove(&self.conn.sid);
         let leftovers = match self.ws {
             Some(_) => self.conn.take_all(),
-            None => Vec::new(),
+            None => Batch::new(),
         };
         self.conn.close_queue();
         // Boxed, as every rare step: the task's own size is what each idle
@@ -128,28 +126,26 @@ impl Task {
         };
         let mut armed = next_deadline(&heartbeat, upper);
         let deadline = sleep_until(armed);
-        let signal = upper.signal().unwrap_or_default();
-        // Made once and renewed only after they fired: this loop turns once
-        // per message, and a wait rebuilt is a waiter registered anew.
-        let closing = conn.closing();
-        let changed = conn.changed();
-        let signaled = signal.notified();
-        tokio::pin!(deadline, closing, changed, signaled);
+        tokio::pin!(deadline);
         let shortcut = upper.shortcut();
         loop {
-            // What arrived while a callback ran goes first, in order.
-            let flow = if let Some(incoming) = self.backlog.pop_front() {
-                let waits = Waits {
-                    conn: &conn,
-                    changed: changed.as_mut(),
-                    shortcut: &shortcut,
-                };
-                self.on_incoming(upper, &mut heartbeat, waits, incoming)
+            if conn.is_closing() {
+                return conn.close_reason();
+            }
+            // A signal (it rings the doorbell), then what arrived while a
+            // callback ran, in order.
+            let flow = if conn.take_signal() {
+                Box::pin(upper.on_signal(&conn)).await
+            } else if let Some(incoming) = self.backlog.pop_front() {
+                self.on_incoming(upper, &mut heartbeat, &conn, &shortcut, incoming)
                     .await
             } else {
+                // The doorbell first: a session asked to end ends, a signal
+                // is seen, and a task woken to write output polls nothing
+                // else for it.
                 tokio::select! {
                     biased;
-                    () = &mut closing => return conn.close_reason(),
+                    () = poll_fn(|cx| conn.poll_doorbell(cx)) => Flow::Continue,
                     () = &mut deadline => {
                         let now = Instant::now();
                         match heartbeat.on_deadline(now) {
@@ -167,24 +163,11 @@ impl Task {
                     }
                     read = next_frame(&mut self.ws, conn.version) => {
                         let incoming = Incoming::from(read);
-                        let waits = Waits {
-                            conn: &conn,
-                            changed: changed.as_mut(),
-                            shortcut: &shortcut,
-                        };
-                        self.on_incoming(upper, &mut heartbeat, waits, incoming).await
+                        self.on_incoming(upper, &mut heartbeat, &conn, &shortcut, incoming).await
                     }
                     inbound = receive(&mut self.inbox) => {
                         self.backlog.extend(Incoming::from_inbox(inbound));
                         Flow::Continue
-                    }
-                    () = &mut changed, if self.ws.is_some() => {
-                        changed.set(conn.changed());
-                        Flow::Continue
-                    }
-                    () = &mut signaled => {
-                        signaled.set(signal.notified());
-                        Box::pin(upper.on_signal(&conn)).await
                     }
                 }
             };
@@ -193,16 +176,6 @@ impl Task {
             }
             if let Err(reason) = self.flush().await {
                 return reason;
-            }
-            // What the handler queued is written now, and the wake-up its
-            // queueing left would only turn this loop once more for
-            // nothing: spent here, then the queue looked at again for what
-            // others queued meanwhile.
-            if self.ws.is_some() && changed.as_mut().now_or_never().is_some() {
-                changed.set(conn.changed());
-                if let Err(reason) = self.flush().await {
-                    return reason;
-                }
             }
             // Re-armed only when it moved: a timer reset is not free.
             let next = next_deadline(&heartbeat, upper);
@@ -218,15 +191,18 @@ impl Task {
         &mut self,
         upper: &mut U,
         heartbeat: &mut Heartbeat,
-        waits: Waits<'_, '_>,
+        conn: &Arc<Conn>,
+        shortcut: &Option<Arc<dyn Shortcut>>,
         incoming: Incoming,
     ) -> Flow {
         match incoming {
             Incoming::Packet(Packet::Text(text)) => {
-                self.call(upper, heartbeat, waits, Data::Text(text)).await
+                self.call(upper, heartbeat, conn, shortcut, Data::Text(text))
+                    .await
             }
             Incoming::Packet(Packet::Binary(data)) => {
-                self.call(upper, heartbeat, waits, Data::Binary(data)).await
+                self.call(upper, heartbeat, conn, shortcut, Data::Binary(data))
+                    .await
             }
             Incoming::Packet(packet) => self.on_packet(heartbeat, packet),
             Incoming::Close(reason) => Flow::Close(reason),
@@ -254,14 +230,14 @@ impl Task {
         &mut self,
         upper: &mut U,
         heartbeat: &mut Heartbeat,
-        waits: Waits<'_, '_>,
+        conn: &Arc<Conn>,
+        shortcut: &Option<Arc<dyn Shortcut>>,
         data: Data,
     ) -> Flow {
-        let Waits {
-            conn,
-            mut changed,
-            shortcut,
-        } = waits;
+        // What the callback queues is written right after it; a callback
+        // that waits is watched below. Either way its own pushes need not
+        // wake this task (which would then turn once more for nothing).
+        conn.mute_doorbell();
         // Boxed: only a running callback pays for its state, not every idle
         // session's task.
         let mut callback = Box::pin(upper.message(conn, data));
@@ -286,8 +262,7 @@ impl Task {
                 }
                 // What the callback sends goes out now: it may be the
                 // question whose answer the callback awaits.
-                () = changed.as_mut(), if self.ws.is_some() => {
-                    changed.set(conn.changed());
+                () = poll_fn(|cx| conn.poll_doorbell(cx)), if self.ws.is_some() => {
                     if let Err(reason) = Box::pin(self.flush()).await {
                         conn.close(reason);
                     }
@@ -352,6 +327,7 @@ impl Task {
         let Some((ws, mode)) = &mut self.ws else {
             return Ok(());
         };
+        self.conn.answer_doorbell();
         let frames = self.conn.take_all();
         if frames.is_empty() {
             return Ok(());
@@ -382,12 +358,12 @@ impl Task {
                 tracing::debug!(%error, "websocket write failed");
                 DisconnectReason::TransportError
             }),
-            () = self.conn.closing() => Err(self.conn.close_reason()),
+            () = poll_fn(|cx| self.conn.poll_closing(cx)) => Err(self.conn.close_reason()),
         }
     }
 
     /// After the session ended: the client learns it, if it can.
-    async fn farewell(&mut self, reason: DisconnectReason, leftovers: Vec<Frame>) {
+    async fn farewell(&mut self, reason: DisconnectReason, leftovers: Batch) {
         let gone = matches!(
             reason,
             DisconnectReason::TransportClose
@@ -412,14 +388,6 @@ impl Task {
             let _ = tokio::time::timeout(CLOSE_GRACE, goodbye).await;
         }
     }
-}
-
-/// The session's waits a callback shares with the loop that runs it: the
-/// one waiter on the outgoing queue, and the shortcut for acknowledgements.
-struct Waits<'c, 'p> {
-    conn: &'c Arc<Conn>,
-    changed: Pin<&'p mut Notified<'c>>,
-    shortcut: &'p Option<Arc<dyn Shortcut>>,
 }
 
 /// What one read from the WebSocket gave.

@@ -35,7 +35,9 @@ pub(crate) enum Command {
 #[derive(Default)]
 pub(crate) struct Mailbox {
     commands: Mutex<std::collections::VecDeque<Command>>,
-    ready: Arc<tokio::sync::Notify>,
+    /// Wakes a protocol-1 client's task; an Engine.IO client's task is
+    /// woken through its session instead ([`Conn::signal`]).
+    ready: tokio::sync::Notify,
 }
 
 impl Mailbox {
@@ -46,6 +48,12 @@ impl Mailbox {
     pub(crate) fn send(&self, command: Command) {
         self.lock().push_back(command);
         self.ready.notify_one();
+    }
+
+    /// Leaves a command for an Engine.IO client's task and wakes it.
+    pub(crate) fn send_to(&self, conn: &Conn, command: Command) {
+        self.lock().push_back(command);
+        conn.signal();
     }
 
     /// The oldest command, if any.
@@ -154,10 +162,6 @@ impl Upper for Client {
                 Flow::Close(DisconnectReason::ParseError)
             }
         }
-    }
-
-    fn signal(&self) -> Option<Arc<tokio::sync::Notify>> {
-        Some(Arc::clone(&self.commands.ready))
     }
 
     fn deadline(&self) -> Option<Instant> {

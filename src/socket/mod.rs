@@ -345,8 +345,8 @@ impl Socket {
     /// its endpoint `/` (it is told `0::`).
     pub fn disconnect(&self) {
         match &self.inner.wire {
-            Wire::Engine { commands, .. } => {
-                commands.send(Command::Disconnect(Arc::clone(&self.inner.ns.name)));
+            Wire::Engine { commands, conn } => {
+                commands.send_to(conn, Command::Disconnect(Arc::clone(&self.inner.ns.name)));
             }
             Wire::Proto1 { commands, .. } => {
                 commands.send(Command::Disconnect(Arc::clone(&self.inner.ns.name)));
@@ -360,7 +360,10 @@ impl Socket {
     /// [`disconnect`](Self::disconnect).
     pub fn close(&self) {
         match &self.inner.wire {
-            Wire::Engine { commands, .. } | Wire::Proto1 { commands, .. } => {
+            Wire::Engine { commands, conn } => {
+                commands.send_to(conn, Command::CloseAll(Arc::clone(&self.inner.ns.name)));
+            }
+            Wire::Proto1 { commands, .. } => {
                 commands.send(Command::CloseAll(Arc::clone(&self.inner.ns.name)));
             }
             Wire::Legacy(session) => session.close(DisconnectReason::ServerNamespaceDisconnect),

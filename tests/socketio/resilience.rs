@@ -239,3 +239,38 @@ async fn dynamic_namespaces_are_dropped_when_their_last_socket_leaves() {
         names.len()
     );
 }
+
+#[tokio::test]
+async fn a_socket_disconnected_from_another_task_is_told_at_once() {
+    let mut h = crate::Harness::start(patient()).await;
+    let (mut idle, idle_id) = h.client().await;
+    let (mut busy, busy_id) = h.client().await;
+    // One socket idles; the other's callback waits for the client's answer
+    // when the disconnect comes.
+    busy.send("42[\"ask-inline\"]").await;
+    let question = busy.recv().await.expect("the question");
+    assert!(question.starts_with("42") && question.contains("question"));
+    for id in [&idle_id, &busy_id] {
+        let socket = h.router.sockets().get(id).expect("a live socket");
+        tokio::spawn(async move { socket.disconnect() })
+            .await
+            .expect("the disconnecting task");
+    }
+    assert_eq!(idle.recv().await.as_deref(), Some("41"));
+    assert_eq!(
+        h.closed(&idle_id).await,
+        DisconnectReason::ServerNamespaceDisconnect
+    );
+    // The waiting callback still gets its answer; then the disconnect.
+    let ack = question
+        .strip_prefix("42")
+        .and_then(|rest| rest.split('[').next());
+    busy.send(&format!("43{}[42]", ack.expect("an ack id")))
+        .await;
+    assert_eq!(busy.recv().await.as_deref(), Some("42[\"answered\",42]"));
+    assert_eq!(busy.recv().await.as_deref(), Some("41"));
+    assert_eq!(
+        h.closed(&busy_id).await,
+        DisconnectReason::ServerNamespaceDisconnect
+    );
+}
