@@ -10,6 +10,8 @@
 //! Binary values travel as `{"_placeholder":true,"num":N}` in the JSON and
 //! as the N-th Engine.IO binary message after the packet.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use serde_json::Value;
 
@@ -71,8 +73,9 @@ pub(crate) const RESERVED_EVENTS: [&str; 6] = [
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Packet {
     pub(crate) kind: Kind,
-    /// The namespace, `/` when the packet names none.
-    pub(crate) nsp: String,
+    /// The namespace, `/` when the packet names none (most packets: no
+    /// allocation then).
+    pub(crate) nsp: Cow<'static, str>,
     /// A query after the namespace of a v4 CONNECT (`40/admin?tok=1,`).
     pub(crate) query: Option<String>,
     pub(crate) id: Option<u64>,
@@ -142,7 +145,7 @@ pub(crate) fn decode(text: &str, max_attachments: usize) -> Result<Packet, Packe
         rest = &rest[dash + 1..];
     }
 
-    let mut nsp = String::from("/");
+    let mut nsp = Cow::Borrowed("/");
     let mut query = None;
     if rest.starts_with('/') {
         let end = rest.find(',').unwrap_or(rest.len());
@@ -151,7 +154,7 @@ pub(crate) fn decode(text: &str, max_attachments: usize) -> Result<Packet, Packe
             Some((path, q)) => (path, Some(q.to_owned())),
             None => (full, None),
         };
-        nsp = path.to_owned();
+        nsp = Cow::Owned(path.to_owned());
         query = q;
         rest = rest.get(end + 1..).unwrap_or("");
     }
@@ -397,7 +400,7 @@ mod tests {
     fn packet(kind: Kind, nsp: &str, id: Option<u64>, data: Option<Value>) -> Packet {
         Packet {
             kind,
-            nsp: nsp.into(),
+            nsp: nsp.to_owned().into(),
             query: None,
             id,
             data,
@@ -454,7 +457,7 @@ mod tests {
         assert_eq!(binary.attachments, 1);
         let ack = decode("61-/a,789[{\"_placeholder\":true,\"num\":0}]", 10).unwrap();
         assert_eq!(
-            (ack.kind, ack.nsp.as_str(), ack.id),
+            (ack.kind, &*ack.nsp, ack.id),
             (Kind::BinaryAck, "/a", Some(789))
         );
         let v4 = decode("0/admin?tok=1&x=%20,", 10).unwrap();

@@ -227,7 +227,7 @@ impl Client {
         attachments: Vec<Bytes>,
     ) -> Flow {
         // Events and acks, nearly every packet, only look their namespace up.
-        let nsp = packet.nsp.as_str();
+        let nsp = &*packet.nsp;
         match packet.kind {
             Kind::Connect => {
                 let nsp: Arc<str> = Arc::from(nsp);
@@ -472,7 +472,7 @@ impl AckShortcut {
         if !matches!(packet.kind, Kind::Ack | Kind::BinaryAck) {
             return false;
         }
-        let Some(socket) = self.sockets().get(packet.nsp.as_str()).cloned() else {
+        let Some(socket) = self.sockets().get(&*packet.nsp).cloned() else {
             return false;
         };
         let values = match packet.data {

@@ -5,6 +5,7 @@ use std::cell::OnceCell;
 
 use crate::ws::Text as Utf8Bytes;
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use crate::engine::conn::{self, Frame};
 use crate::message::Message;
@@ -20,12 +21,16 @@ pub(crate) enum Body {
     Message(Message),
 }
 
+/// An Engine.IO client's frames for one packet: the packet, then its
+/// attachments. Inline for a packet without any, the common case.
+pub(crate) type Frames = SmallVec<[Frame; 1]>;
+
 /// One outgoing packet and its encodings, made when first asked for.
 pub(crate) struct Encoded<'a> {
     pub(crate) nsp: &'a str,
     pub(crate) body: &'a Body,
     pub(crate) ack: Option<u64>,
-    engine: OnceCell<Vec<Frame>>,
+    engine: OnceCell<Frames>,
     proto1: OnceCell<Option<Utf8Bytes>>,
     legacy: OnceCell<Option<String>>,
 }
@@ -63,7 +68,7 @@ impl<'a> Encoded<'a> {
                     Message::Json(v) => write_json(&mut text, v),
                 }
                 text.push(']');
-                vec![conn::text(text)]
+                smallvec::smallvec![conn::text(text)]
             }
         })
     }
@@ -127,7 +132,7 @@ impl<'a> Encoded<'a> {
 }
 
 /// `4` + an EVENT (or BINARY_EVENT) packet, then the attachments.
-pub(crate) fn engine_event(nsp: &str, name: &str, args: &Args, ack: Option<u64>) -> Vec<Frame> {
+pub(crate) fn engine_event(nsp: &str, name: &str, args: &Args, ack: Option<u64>) -> Frames {
     let kind = if args.binary.is_empty() {
         Kind::Event
     } else {
@@ -178,7 +183,7 @@ pub(crate) fn proto1_ack(nsp: &str, id: u64, args: &Args) -> Option<Frame> {
 }
 
 /// `4` + an ACK (or BINARY_ACK) packet, then the attachments.
-pub(crate) fn engine_ack(nsp: &str, id: u64, args: &Args) -> Vec<Frame> {
+pub(crate) fn engine_ack(nsp: &str, id: u64, args: &Args) -> Frames {
     let kind = if args.binary.is_empty() {
         Kind::Ack
     } else {
@@ -199,8 +204,8 @@ pub(crate) fn engine_packet(kind: Kind, nsp: &str, data: Option<&Value>) -> Fram
     conn::text(text)
 }
 
-fn with_attachments(text: String, args: &Args) -> Vec<Frame> {
-    let mut frames = Vec::with_capacity(1 + args.binary.len());
+fn with_attachments(text: String, args: &Args) -> Frames {
+    let mut frames = Frames::with_capacity(1 + args.binary.len());
     frames.push(conn::text(text));
     frames.extend(args.binary.iter().cloned().map(conn::binary));
     frames
