@@ -1,7 +1,6 @@
 //! The shared state of one Engine.IO session: its outgoing queue, which
 //! transport carries it, and the inbox of its task.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll};
@@ -43,7 +42,7 @@ pub(crate) enum PushError {
 }
 
 struct State {
-    queue: VecDeque<Frame>,
+    queue: Queue,
     bytes: usize,
     /// No more pushes; what is queued may still be taken.
     closed: bool,
@@ -98,7 +97,7 @@ impl Conn {
             version,
             binary_mode,
             state: Mutex::new(State {
-                queue: VecDeque::new(),
+                queue: Queue::new(),
                 bytes: 0,
                 closed: false,
                 carrier,
@@ -138,7 +137,7 @@ impl Conn {
             let mut bytes = state.bytes;
             for frame in frames {
                 bytes += frame_len(&frame);
-                state.queue.push_back(frame);
+                state.queue.push(frame);
             }
             if bytes > self.limit {
                 state.queue.truncate(start);
@@ -165,7 +164,7 @@ impl Conn {
                 return false;
             }
             state.bytes += frame_len(&frame);
-            state.queue.push_back(frame);
+            state.queue.push(frame);
             state.carrier
         };
         self.wake_carrier(carrier);
@@ -181,14 +180,11 @@ impl Conn {
         }
     }
 
-    /// Everything queued, oldest first, for the session's task to write;
-    /// the queue is then empty. A few frames are the common case: they
-    /// come back inline, and the queue keeps its buffer (a broadcast
-    /// pushes to thousands of queues in a row; none of them allocates).
-    pub(crate) fn take_all(&self) -> Batch {
+    /// Everything queued, oldest first; the queue is then empty.
+    pub(crate) fn take_all(&self) -> Queue {
         let mut state = self.lock();
         state.bytes = 0;
-        state.queue.drain(..).collect()
+        std::mem::take(&mut state.queue)
     }
 
     /// Resolves when something was queued for a GET or the carrier changed
@@ -338,13 +334,13 @@ impl Conn {
         }
         if state.closed {
             state.bytes = 0;
-            return Some(PollAnswer::Closing(take(&mut state.queue)));
+            return Some(PollAnswer::Closing(std::mem::take(&mut state.queue)));
         }
         if state.queue.is_empty() {
             return None;
         }
         state.bytes = 0;
-        Some(PollAnswer::Frames(take(&mut state.queue)))
+        Some(PollAnswer::Frames(std::mem::take(&mut state.queue)))
     }
 
     /// Starts a probe; `false` when one exists or the session is not on
@@ -447,21 +443,17 @@ pub(crate) enum ClaimError {
 /// What a polling GET answers.
 #[derive(Debug)]
 pub(crate) enum PollAnswer {
-    Frames(Vec<Frame>),
+    Frames(Queue),
     Noop,
     /// The session closed: what was left, then a close packet.
-    Closing(Vec<Frame>),
+    Closing(Queue),
 }
 
-/// What the session's task takes from the queue at once.
-pub(crate) type Batch = SmallVec<[Frame; 4]>;
-
-/// The queue's frames with its buffer, for a GET that answers once: no
-/// allocation, no copy but to straighten a wrapped ring, and an idle
-/// polling session keeps no buffer.
-fn take(queue: &mut VecDeque<Frame>) -> Vec<Frame> {
-    Vec::from(std::mem::take(queue))
-}
+/// A session's outgoing packets. A few wait at a time, the common case:
+/// they are kept inline, in the session's own memory, so a broadcast's
+/// push to each of thousands of sessions, and the session's take, touch no
+/// buffer of its own and allocate nothing.
+pub(crate) type Queue = SmallVec<[Frame; 2]>;
 
 fn frame_len(frame: &Frame) -> usize {
     match frame {

@@ -447,11 +447,11 @@ async fn poll(conn: Arc<Conn>, jsonp: Option<u32>) -> Answer {
     guard.done = true;
     let frames = match answer {
         PollAnswer::Frames(frames) => frames,
-        PollAnswer::Noop => vec![control("6")],
+        PollAnswer::Noop => smallvec::smallvec![control("6")],
         PollAnswer::Closing(mut frames) => {
             if conn.close_reason() == DisconnectReason::TransportClose {
                 // The client asked to close: its pending poll just ends.
-                vec![control("6")]
+                smallvec::smallvec![control("6")]
             } else {
                 frames.push(control("1"));
                 frames

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
-use super::conn::{Batch, Frame, control};
+use super::conn::{Frame, Queue, control};
 use super::heartbeat::{Beat, Heartbeat};
 use super::{Conn, Data, Flow, Inbound, Registry, Shortcut, Upper, WsStream};
 use crate::DisconnectReason;
@@ -97,7 +97,7 @@ impl Task {
         self.registry.remove(&self.conn.sid);
         let leftovers = match self.ws {
             Some(_) => self.conn.take_all(),
-            None => Batch::new(),
+            None => Queue::new(),
         };
         self.conn.close_queue();
         // Boxed, as every rare step: the task's own size is what each idle
@@ -363,7 +363,7 @@ impl Task {
     }
 
     /// After the session ended: the client learns it, if it can.
-    async fn farewell(&mut self, reason: DisconnectReason, leftovers: Batch) {
+    async fn farewell(&mut self, reason: DisconnectReason, leftovers: Queue) {
         let gone = matches!(
             reason,
             DisconnectReason::TransportClose
