@@ -231,7 +231,7 @@ impl Conn {
         if self.is_closing() {
             return Poll::Ready(());
         }
-        self.doorbell.waker.register(cx.waker());
+        self.doorbell.watch(cx);
         if self.is_closing() {
             Poll::Ready(())
         } else {
@@ -409,6 +409,12 @@ impl Doorbell {
         } else {
             Poll::Pending
         }
+    }
+
+    /// Wakes this task at the next ring without taking the ring: for a
+    /// task that waits on something else meanwhile.
+    fn watch(&self, cx: &mut Context<'_>) {
+        self.waker.register(cx.waker());
     }
 
     fn mute(&self) {

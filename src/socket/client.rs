@@ -45,6 +45,7 @@ impl Mailbox {
         self.commands.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Leaves a command for a protocol-1 client's task and wakes it.
     pub(crate) fn send(&self, command: Command) {
         self.lock().push_back(command);
         self.ready.notify_one();
