@@ -88,8 +88,10 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
-/// Two lines per scenario and client count, in the order they ran: the
-/// headline figure, and the server's CPU per message where measured.
+/// Up to three lines per scenario and client count, in the order they ran:
+/// the headline figure, the server's CPU per message where measured, and
+/// its user-space part (the kernel's socket work, the rest, is much the same
+/// for every server, so this is where the servers' own code differs).
 fn lines(rows: &[Row]) -> Vec<Line<'_>> {
     let mut keys: Vec<(Protocol, Scenario, usize)> = Vec::new();
     for row in rows {
@@ -128,8 +130,20 @@ fn lines(rows: &[Row]) -> Vec<Line<'_>> {
                 metric: "cpu µs/msg",
                 higher_is_better: false,
                 digits: 2,
-                rows: group,
+                rows: group.clone(),
                 value: |row| row.median.cpu_us_per_msg,
+            });
+        }
+        if group.iter().any(|row| row.median.user_us_per_msg.is_some()) {
+            lines.push(Line {
+                protocol,
+                scenario,
+                clients,
+                metric: "user µs/msg",
+                higher_is_better: false,
+                digits: 2,
+                rows: group,
+                value: |row| row.median.user_us_per_msg,
             });
         }
     }
@@ -149,6 +163,7 @@ mod tests {
             p95_ms: None,
             p99_ms: None,
             cpu_us_per_msg: cpu,
+            user_us_per_msg: cpu.map(|cpu| cpu / 4.0),
             note: String::new(),
         };
         Row::new(scenario, server, 200, &[m])
@@ -164,13 +179,16 @@ mod tests {
         ];
         let text = table(&rows);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 5, "{text}");
+        assert_eq!(lines.len(), 6, "{text}");
         assert!(lines[1].contains("tornadio") && lines[1].contains("vs node"));
         assert!(!lines[1].contains("socketioxide"));
         // Throughput: 90/100; CPU: 5/10; no tornadio in v5: no ratio.
         assert!(lines[2].ends_with("0.90                -"), "{}", lines[2]);
         assert!(lines[3].contains("cpu µs/msg") && lines[3].contains(" 0.50 "));
-        assert!(lines[4].starts_with("v5    idle-memory"));
-        assert!(lines[4].trim_end().ends_with("-                -"));
+        // The user-space part: 1.25 against 2.50.
+        assert!(lines[4].contains("user µs/msg") && lines[4].contains(" 0.50 "));
+        assert!(lines[4].contains(" 1.25 ") && lines[4].contains(" 2.50 "));
+        assert!(lines[5].starts_with("v5    idle-memory"));
+        assert!(lines[5].trim_end().ends_with("-                -"));
     }
 }

@@ -50,6 +50,7 @@ impl Row {
                 p95_ms: field(|m| m.p95_ms),
                 p99_ms: field(|m| m.p99_ms),
                 cpu_us_per_msg: field(|m| m.cpu_us_per_msg),
+                user_us_per_msg: field(|m| m.user_us_per_msg),
                 note,
             },
         }
@@ -61,7 +62,7 @@ pub fn table(rows: &[Row]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<5} {:<13} {:<16} {:>7} {:>4} {:>12} {:<14} {:>9} {:>9} {:>9} {:>10}  note",
+        "{:<5} {:<13} {:<16} {:>7} {:>4} {:>12} {:<14} {:>9} {:>9} {:>9} {:>10} {:>11}  note",
         "proto",
         "scenario",
         "server",
@@ -72,13 +73,14 @@ pub fn table(rows: &[Row]) -> String {
         "p50 ms",
         "p95 ms",
         "p99 ms",
-        "cpu µs/msg"
+        "cpu µs/msg",
+        "user µs/msg"
     );
     for row in rows {
         let m = &row.median;
         let _ = writeln!(
             out,
-            "{:<5} {:<13} {:<16} {:>7} {:>4} {:>12.1} {:<14} {:>9} {:>9} {:>9} {:>10}  {}",
+            "{:<5} {:<13} {:<16} {:>7} {:>4} {:>12.1} {:<14} {:>9} {:>9} {:>9} {:>10} {:>11}  {}",
             row.server.protocol().as_str(),
             row.scenario.name(),
             row.server.as_str(),
@@ -90,6 +92,7 @@ pub fn table(rows: &[Row]) -> String {
             fixed(m.p95_ms, 2),
             fixed(m.p99_ms, 2),
             fixed(m.cpu_us_per_msg, 2),
+            fixed(m.user_us_per_msg, 2),
             m.note
         );
     }
@@ -111,7 +114,7 @@ fn figure(scenario: Scenario, v: f64) -> String {
 }
 
 /// One run's figures, as printed when it ends:
-/// `run 2 v5 ws-echo node: 8827.0 msg/s  p50 22.67 ms  p99 48.22 ms  cpu 72.47 µs/msg  (note)`.
+/// `run 2 v5 ws-echo node: 8827.0 msg/s  p50 22.67 ms  p99 48.22 ms  cpu 72.47 µs/msg (user 30.12)  (note)`.
 pub fn run_line(scenario: Scenario, server: ServerKind, run: usize, m: &Measurement) -> String {
     let mut line = format!(
         "run {run} {} {} {}: {:.1} {}",
@@ -129,6 +132,9 @@ pub fn run_line(scenario: Scenario, server: ServerKind, run: usize, m: &Measurem
     if let Some(cpu) = m.cpu_us_per_msg {
         let _ = write!(line, "  cpu {cpu:.2} µs/msg");
     }
+    if let Some(user) = m.user_us_per_msg {
+        let _ = write!(line, " (user {user:.2})");
+    }
     // The note says how busy the machine was, which decides whether a run
     // counts.
     let _ = write!(line, "  ({})", m.note);
@@ -136,7 +142,7 @@ pub fn run_line(scenario: Scenario, server: ServerKind, run: usize, m: &Measurem
 }
 
 /// `RESULT protocol=v5 scenario=ws-echo clients=200 server=node value=X
-/// unit=msg/s p50_ms=.. p99_ms=.. cpu_us_per_msg=..`: one per server and
+/// unit=msg/s p50_ms=.. p99_ms=.. cpu_us_per_msg=.. user_us_per_msg=..`: one per server and
 /// client count (figures it has none of are left out).
 pub fn server_result_line(row: &Row) -> String {
     let m = &row.median;
@@ -154,6 +160,7 @@ pub fn server_result_line(row: &Row) -> String {
         ("p95_ms", m.p95_ms, 2),
         ("p99_ms", m.p99_ms, 2),
         ("cpu_us_per_msg", m.cpu_us_per_msg, 2),
+        ("user_us_per_msg", m.user_us_per_msg, 2),
     ];
     for (key, value, digits) in extras {
         if let Some(value) = value.filter(|v| v.is_finite()) {
@@ -227,6 +234,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Row>, String> {
                 p95_ms: ms(p95),
                 p99_ms: ms(p99),
                 cpu_us_per_msg: ms(cpu),
+                user_us_per_msg: None,
                 note: String::new(),
             },
         });
@@ -374,6 +382,7 @@ mod tests {
             p95_ms: None,
             p99_ms: Some(value / 5.0),
             cpu_us_per_msg: Some(value * 2.0),
+            user_us_per_msg: Some(value),
             note: format!("v{value}"),
         }
     }
@@ -433,7 +442,7 @@ mod tests {
         assert_eq!(
             server_result_line(&row),
             "RESULT protocol=v5 scenario=ws-echo clients=200 server=node value=100 unit=msg/s \
-             p50_ms=10.00 p99_ms=20.00 cpu_us_per_msg=200.00"
+             p50_ms=10.00 p99_ms=20.00 cpu_us_per_msg=200.00 user_us_per_msg=100.00"
         );
     }
 }

@@ -217,6 +217,9 @@ fn read_address(child: &mut Child) -> io::Result<SocketAddr> {
 pub struct CpuSample {
     at: Instant,
     server: u64,
+    /// The user-space part of `server`: the part the server's own code
+    /// spends, beside the kernel's socket work which every server pays.
+    server_user: u64,
     own: u64,
     machine: u64,
 }
@@ -228,13 +231,15 @@ impl CpuSample {
 
     /// The same with `servers` together as the server.
     pub fn take_all(servers: &[&ServerProcess]) -> CpuSample {
+        let (server_user, server_system) = servers
+            .iter()
+            .filter_map(|server| process_ticks(&format!("/proc/{}/stat", server.pid())))
+            .fold((0, 0), |(user, system), (u, s)| (user + u, system + s));
         CpuSample {
             at: Instant::now(),
-            server: servers
-                .iter()
-                .filter_map(|server| process_ticks(&format!("/proc/{}/stat", server.pid())))
-                .sum(),
-            own: process_ticks("/proc/self/stat").unwrap_or(0),
+            server: server_user + server_system,
+            server_user,
+            own: process_ticks("/proc/self/stat").map_or(0, |(user, system)| user + system),
             machine: machine_busy_ticks().unwrap_or(0),
         }
     }
@@ -242,6 +247,11 @@ impl CpuSample {
     /// CPU time (user + system) the server used between `self` and `later`.
     pub fn server_seconds_until(&self, later: &CpuSample) -> f64 {
         later.server.saturating_sub(self.server) as f64 / ticks_per_second()
+    }
+
+    /// The user-space part of [`server_seconds_until`](Self::server_seconds_until).
+    pub fn server_user_seconds_until(&self, later: &CpuSample) -> f64 {
+        later.server_user.saturating_sub(self.server_user) as f64 / ticks_per_second()
     }
 
     /// `cpu server 98% loadgen 95% others 3%` (100% = one core) between
@@ -271,15 +281,15 @@ fn ticks_per_second() -> f64 {
     unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64
 }
 
-/// utime + stime of a process, from `/proc/PID/stat`.
-fn process_ticks(path: &str) -> Option<u64> {
+/// utime and stime of a process, from `/proc/PID/stat`.
+fn process_ticks(path: &str) -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string(path).ok()?;
     // Fields after "(comm) ": state is the first, utime the 12th, stime the 13th.
     let after_comm = &stat[stat.rfind(')')? + 2..];
     let mut fields = after_comm.split_whitespace().skip(11);
     let utime: u64 = fields.next()?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
-    Some(utime + stime)
+    Some((utime, stime))
 }
 
 /// Non-idle ticks of all cores, from the first line of `/proc/stat`.

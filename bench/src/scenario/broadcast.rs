@@ -111,6 +111,7 @@ pub async fn run_on(
     let cpu_after = CpuSample::take_all(servers);
     let cpu = cpu_before.describe_until(&cpu_after);
     let server_seconds = cpu_before.server_seconds_until(&cpu_after);
+    let user_seconds = cpu_before.server_user_seconds_until(&cpu_after);
     drop(to_sender);
     tasks.abort_all();
 
@@ -124,6 +125,7 @@ pub async fn run_on(
         p99_ms: quantile(&times, 0.99),
         // Every round delivers one copy to each client, the sender included.
         cpu_us_per_msg: Some(server_seconds * 1e6 / (rounds * params.clients) as f64),
+        user_us_per_msg: Some(user_seconds * 1e6 / (rounds * params.clients) as f64),
         note: format!("{rounds} rounds to {receivers} receivers, {cpu}"),
     })
 }

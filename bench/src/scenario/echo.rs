@@ -64,6 +64,7 @@ pub async fn run(
     let cpu_after = CpuSample::take(server);
     let cpu = cpu_before.describe_until(&cpu_after);
     let server_seconds = cpu_before.server_seconds_until(&cpu_after);
+    let user_seconds = cpu_before.server_user_seconds_until(&cpu_after);
     clock.stop.store(true, Ordering::SeqCst);
 
     let mut latencies = Vec::with_capacity(done as usize);
@@ -80,6 +81,7 @@ pub async fn run(
         p95_ms: quantile(&latencies, 0.95),
         p99_ms: quantile(&latencies, 0.99),
         cpu_us_per_msg: Some(server_seconds * 1e6 / done as f64),
+        user_us_per_msg: Some(user_seconds * 1e6 / done as f64),
         note: format!("{done} echoes in {window:.1} s, {cpu}"),
     })
 }

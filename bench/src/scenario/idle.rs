@@ -70,6 +70,7 @@ pub async fn run(
         p95_ms: None,
         p99_ms: None,
         cpu_us_per_msg: None,
+        user_us_per_msg: None,
         note: format!(
             "RSS {:.1} MiB -> {:.1} MiB",
             before as f64 / (1 << 20) as f64,

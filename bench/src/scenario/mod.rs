@@ -230,6 +230,9 @@ pub struct Measurement {
     /// Server CPU time (user + system) per message: per echo, or per copy
     /// delivered by a broadcast.
     pub cpu_us_per_msg: Option<f64>,
+    /// The user-space part of `cpu_us_per_msg`: what the server's own code
+    /// costs, without the kernel's socket work.
+    pub user_us_per_msg: Option<f64>,
     /// A human-readable detail for the table.
     pub note: String,
 }
