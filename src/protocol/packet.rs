@@ -15,6 +15,8 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use serde_json::Value;
 
+use super::json;
+
 /// Socket.IO packet types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -174,7 +176,10 @@ pub(crate) fn decode(text: &str, max_attachments: usize) -> Result<Packet, Packe
     let data = if rest.is_empty() {
         None
     } else {
-        Some(serde_json::from_str::<Value>(rest).map_err(|_| PacketError::BadJson)?)
+        match json::plain_string_array(rest) {
+            Some(plain) => Some(plain),
+            None => Some(serde_json::from_str::<Value>(rest).map_err(|_| PacketError::BadJson)?),
+        }
     };
     check_payload(kind, data.as_ref())?;
     Ok(Packet {

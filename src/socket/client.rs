@@ -80,12 +80,73 @@ pub(crate) struct Slot {
     pub(crate) connection: Box<dyn DynConnection>,
 }
 
+/// The joined namespaces of one client, in the order joined. A client joins
+/// few (at most `max_namespaces_per_client`), so they are a list, where
+/// each packet's lookup compares a name or two instead of hashing one.
+#[derive(Default)]
+struct Slots(Vec<(Arc<str>, Slot)>);
+
+impl Slots {
+    fn position(&self, nsp: &str) -> Option<usize> {
+        self.0.iter().position(|(name, _)| **name == *nsp)
+    }
+
+    fn contains(&self, nsp: &str) -> bool {
+        self.position(nsp).is_some()
+    }
+
+    fn get(&self, nsp: &str) -> Option<&Slot> {
+        self.0
+            .iter()
+            .find(|(name, _)| **name == *nsp)
+            .map(|(_, slot)| slot)
+    }
+
+    fn get_mut(&mut self, nsp: &str) -> Option<&mut Slot> {
+        self.0
+            .iter_mut()
+            .find(|(name, _)| **name == *nsp)
+            .map(|(_, slot)| slot)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn names(&self) -> Vec<Arc<str>> {
+        self.0.iter().map(|(name, _)| Arc::clone(name)).collect()
+    }
+
+    /// Lists `slot` under `nsp`, in place of one listed there before.
+    fn insert(&mut self, nsp: Arc<str>, slot: Slot) {
+        match self.position(&nsp) {
+            Some(at) => self.0[at].1 = slot,
+            None => self.0.push((nsp, slot)),
+        }
+    }
+
+    fn remove(&mut self, nsp: &str) -> Option<Slot> {
+        let at = self.position(nsp)?;
+        Some(self.0.remove(at).1)
+    }
+
+    fn drain(&mut self) -> impl Iterator<Item = Slot> + use<> {
+        std::mem::take(&mut self.0)
+            .into_iter()
+            .map(|(_, slot)| slot)
+    }
+}
+
 pub(crate) struct Client {
     io: Io,
     acks: Arc<AckShortcut>,
     handshake: Option<Arc<Handshake>>,
     protocol: Protocol,
-    slots: HashMap<Arc<str>, Slot>,
+    slots: Slots,
     decoder: Decoder,
     commands: Arc<Mailbox>,
     /// Until a namespace is joined: when the client is given up.
@@ -112,7 +173,7 @@ impl StartUpper for ClientFactory {
             io: self.io.clone(),
             handshake: None,
             protocol: Protocol::SocketIo4,
-            slots: HashMap::new(),
+            slots: Slots::default(),
             decoder: Decoder::default(),
             commands: Arc::default(),
             connect_deadline: None,
@@ -186,7 +247,7 @@ impl Upper for Client {
                     self.leave(conn, &nsp, reason, true).await;
                 }
                 Command::CloseAll(nsp) => {
-                    let names: Vec<Arc<str>> = self.slots.keys().cloned().collect();
+                    let names = self.slots.names();
                     for name in names {
                         let reason = if name == nsp {
                             DisconnectReason::ServerNamespaceDisconnect
@@ -204,7 +265,7 @@ impl Upper for Client {
 
     async fn closed(&mut self, _conn: &Arc<Conn>, reason: DisconnectReason) {
         self.acks.sockets().clear();
-        for (_, slot) in self.slots.drain() {
+        for slot in self.slots.drain() {
             close_slot(&self.io, slot, reason).await;
         }
     }
@@ -232,7 +293,7 @@ impl Client {
         match packet.kind {
             Kind::Connect => {
                 let nsp: Arc<str> = Arc::from(nsp);
-                if self.slots.contains_key(&nsp) {
+                if self.slots.contains(&nsp) {
                     tracing::warn!(%nsp, "second CONNECT for a joined namespace; closing");
                     return Flow::Close(DisconnectReason::ParseError);
                 }
@@ -249,7 +310,7 @@ impl Client {
                 Box::pin(self.connect(conn, nsp, auth)).await
             }
             Kind::Disconnect => {
-                if !self.slots.contains_key(nsp) {
+                if !self.slots.contains(nsp) {
                     return self.not_joined(nsp);
                 }
                 Box::pin(self.leave(

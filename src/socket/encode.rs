@@ -9,6 +9,7 @@ use smallvec::SmallVec;
 
 use crate::engine::conn::{self, Frame};
 use crate::message::Message;
+use crate::protocol::json;
 use crate::protocol::packet::{self, Kind, StringWriter};
 use crate::protocol::proto1::{self, MessageId};
 use crate::socket::Args;
@@ -219,15 +220,8 @@ pub(crate) fn write_json_str(out: &mut String, text: &str) {
     out.reserve(text.len() + 2);
     out.push('"');
     let bytes = text.as_bytes();
-    // Eight bytes at a time past what needs no escape, the common case.
-    let mut clean = 0;
-    for chunk in bytes.chunks_exact(8) {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        if needs_escape(word) {
-            break;
-        }
-        clean += 8;
-    }
+    // Past what needs no escape, the common case, in one go.
+    let clean = json::plain_len(bytes);
     let mut plain = 0;
     for (at, &byte) in bytes.iter().enumerate().skip(clean) {
         let escape = match byte {
@@ -254,18 +248,6 @@ pub(crate) fn write_json_str(out: &mut String, text: &str) {
     }
     out.push_str(&text[plain..]);
     out.push('"');
-}
-
-/// Whether any of eight bytes is `"`, `\\` or a control character (SWAR:
-/// a byte's high bit is set in the masks below only where it matched).
-fn needs_escape(word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    let quote = zero_in(word ^ (ONES * u64::from(b'"')));
-    let backslash = zero_in(word ^ (ONES * u64::from(b'\\')));
-    control | quote | backslash != 0
 }
 
 /// Appends a value's JSON text.
