@@ -96,17 +96,11 @@ impl Slots {
     }
 
     fn get(&self, nsp: &str) -> Option<&Slot> {
-        self.0
-            .iter()
-            .find(|(name, _)| **name == *nsp)
-            .map(|(_, slot)| slot)
+        self.position(nsp).map(|at| &self.0[at].1)
     }
 
     fn get_mut(&mut self, nsp: &str) -> Option<&mut Slot> {
-        self.0
-            .iter_mut()
-            .find(|(name, _)| **name == *nsp)
-            .map(|(_, slot)| slot)
+        self.position(nsp).map(|at| &mut self.0[at].1)
     }
 
     fn len(&self) -> usize {
