@@ -162,16 +162,34 @@ pub(crate) struct SidHasher(u64);
 
 impl std::hash::Hasher for SidHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(26) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        // Whole words read as words, the tail byte by byte (copying a
+        // length unknown to the compiler would be a `memcpy` call).
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            self.mix(u64::from_le_bytes(word.try_into().unwrap_or_default()));
         }
+        let tail = words.remainder();
+        if !tail.is_empty() {
+            let word = tail
+                .iter()
+                .rev()
+                .fold(0u64, |word, &byte| (word << 8) | u64::from(byte));
+            self.mix(word);
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.mix(u64::from(byte));
     }
 
     fn finish(&self) -> u64 {
         self.0 ^ (self.0 >> 29)
+    }
+}
+
+impl SidHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 
@@ -250,5 +268,20 @@ mod tests {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         );
         assert_ne!(a, super::new_sid());
+    }
+
+    #[test]
+    fn every_byte_of_a_sid_moves_its_hash() {
+        use std::hash::BuildHasher;
+        let hasher = std::hash::BuildHasherDefault::<super::SidHasher>::default();
+        let sid = super::new_sid();
+        let hash = hasher.hash_one(&*sid);
+        // Twenty bytes: two whole words and a tail of four.
+        for at in 0..sid.len() {
+            let mut other = sid.clone().into_bytes();
+            other[at] = if other[at] == b'a' { b'b' } else { b'a' };
+            let other = String::from_utf8(other).unwrap();
+            assert_ne!(hasher.hash_one(&*other), hash, "byte {at} of {sid}");
+        }
     }
 }
