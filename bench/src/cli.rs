@@ -35,7 +35,8 @@ options:
   --sweep LIST     client counts, e.g. 10,50,100,200: writes CSV and SVG
   --out DIR        where --sweep writes, default target/bench
   --compare        at the end, one table of every scenario with tornadio's
-                   ratio against each peer that ran
+                   ratio against each peer that ran (with several runs, also
+                   the lowest and highest ratio within one run)
   --max-wait S     before each run, wait up to S seconds (default 120) for
                    other processes to leave the cores; 0 = never wait
   --smoke          a few seconds, small N, no waiting: proves each scenario works

@@ -1,11 +1,12 @@
 //! `--compare`: one table over every scenario that ran, a column per server
 //! (by role: tornadio, the baseline, socketioxide, node), and tornadio's
-//! ratio against each peer that ran beside it.
+//! ratio against each peer that ran beside it, with the lowest and highest
+//! of the runs' own ratios.
 
 use std::fmt::Write as _;
 
 use crate::report::{Row, fixed};
-use crate::scenario::Scenario;
+use crate::scenario::{Measurement, Scenario};
 use crate::server::Protocol;
 
 /// The columns, in this order, when their servers ran.
@@ -21,26 +22,70 @@ struct Line<'a> {
     digits: usize,
     /// The rows of this scenario and client count, one per server.
     rows: Vec<&'a Row>,
-    value: fn(&Row) -> Option<f64>,
+    value: fn(&Measurement) -> Option<f64>,
 }
 
 impl Line<'_> {
-    fn of(&self, role: &str) -> Option<f64> {
+    fn row(&self, role: &str) -> Option<&Row> {
         self.rows
             .iter()
+            .copied()
             .find(|row| row.server.role() == role)
-            .and_then(|row| (self.value)(row))
-            .filter(|v| v.is_finite())
     }
 
-    /// tornadio against `peer`, higher is better for tornadio.
-    fn ratio(&self, peer: &str) -> Option<f64> {
-        let (tornadio, peer) = (self.of("tornadio")?, self.of(peer)?);
-        Some(if self.higher_is_better {
+    fn figure(&self, measurement: &Measurement) -> Option<f64> {
+        (self.value)(measurement).filter(|v| v.is_finite())
+    }
+
+    fn of(&self, role: &str) -> Option<f64> {
+        self.figure(&self.row(role)?.median)
+    }
+
+    /// tornadio's figure against a peer's, higher is better for tornadio.
+    fn against(&self, tornadio: f64, peer: f64) -> f64 {
+        if self.higher_is_better {
             tornadio / peer
         } else {
             peer / tornadio
-        })
+        }
+    }
+
+    /// tornadio against `peer`, from the medians.
+    fn ratio(&self, peer: &str) -> Option<f64> {
+        Some(self.against(self.of("tornadio")?, self.of(peer)?))
+    }
+
+    /// The lowest and highest of the runs' own ratios against `peer`, when
+    /// there were several. The servers take their turns within a run, so
+    /// the figures of one run were taken minutes apart at most: the spread
+    /// of these says how far the machine's drift reaches into the medians.
+    fn run_range(&self, peer: &str) -> Option<(f64, f64)> {
+        let (ours, theirs) = (&self.row("tornadio")?.each, &self.row(peer)?.each);
+        let ratios: Vec<f64> = ours
+            .iter()
+            .zip(theirs)
+            .filter_map(|(ours, theirs)| {
+                Some(self.against(self.figure(ours)?, self.figure(theirs)?))
+            })
+            .filter(|ratio| ratio.is_finite())
+            .collect();
+        if ratios.len() < 2 {
+            return None;
+        }
+        let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Some((low, high))
+    }
+
+    /// A ratio cell: `1.03`, or `1.03 (0.92-1.05)` with the runs' range.
+    fn cell(&self, peer: &str) -> String {
+        let Some(ratio) = self.ratio(peer) else {
+            return "-".to_owned();
+        };
+        match self.run_range(peer) {
+            Some((low, high)) => format!("{ratio:.2} ({low:.2}-{high:.2})"),
+            None => format!("{ratio:.2}"),
+        }
     }
 }
 
@@ -54,7 +99,8 @@ pub fn table(rows: &[Row]) -> String {
     let lines = lines(rows);
 
     let mut out = String::from(
-        "comparison (medians; ratio = tornadio against the peer, higher is better for tornadio)\n",
+        "comparison (medians; ratio = tornadio against the peer, higher is better for tornadio;\n\
+         in brackets the lowest and highest ratio within one run, when there were several)\n",
     );
     let _ = write!(
         out,
@@ -65,7 +111,7 @@ pub fn table(rows: &[Row]) -> String {
         let _ = write!(out, " {role:>12}");
     }
     for peer in &peers {
-        let _ = write!(out, " {:>16}", format!("vs {peer}"));
+        let _ = write!(out, " {:>20}", format!("vs {peer}"));
     }
     out.push('\n');
     for line in &lines {
@@ -81,7 +127,7 @@ pub fn table(rows: &[Row]) -> String {
             let _ = write!(out, " {:>12}", fixed(line.of(role), line.digits));
         }
         for peer in &peers {
-            let _ = write!(out, " {:>16}", fixed(line.ratio(peer), 2));
+            let _ = write!(out, " {:>20}", line.cell(peer));
         }
         out.push('\n');
     }
@@ -120,7 +166,7 @@ fn lines(rows: &[Row]) -> Vec<Line<'_>> {
                 0
             },
             rows: group.clone(),
-            value: |row| Some(row.median.value),
+            value: |m| Some(m.value),
         });
         if group.iter().any(|row| row.median.cpu_us_per_msg.is_some()) {
             lines.push(Line {
@@ -131,7 +177,7 @@ fn lines(rows: &[Row]) -> Vec<Line<'_>> {
                 higher_is_better: false,
                 digits: 2,
                 rows: group.clone(),
-                value: |row| row.median.cpu_us_per_msg,
+                value: |m| m.cpu_us_per_msg,
             });
         }
         if group.iter().any(|row| row.median.user_us_per_msg.is_some()) {
@@ -143,7 +189,7 @@ fn lines(rows: &[Row]) -> Vec<Line<'_>> {
                 higher_is_better: false,
                 digits: 2,
                 rows: group,
-                value: |row| row.median.user_us_per_msg,
+                value: |m| m.user_us_per_msg,
             });
         }
     }
@@ -153,11 +199,10 @@ fn lines(rows: &[Row]) -> Vec<Line<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::Measurement;
     use crate::server::ServerKind;
 
-    fn row(scenario: Scenario, server: ServerKind, value: f64, cpu: Option<f64>) -> Row {
-        let m = Measurement {
+    fn measurement(value: f64, cpu: Option<f64>) -> Measurement {
+        Measurement {
             value,
             p50_ms: None,
             p95_ms: None,
@@ -165,8 +210,11 @@ mod tests {
             cpu_us_per_msg: cpu,
             user_us_per_msg: cpu.map(|cpu| cpu / 4.0),
             note: String::new(),
-        };
-        Row::new(scenario, server, 200, &[m])
+        }
+    }
+
+    fn row(scenario: Scenario, server: ServerKind, value: f64, cpu: Option<f64>) -> Row {
+        Row::new(scenario, server, 200, &[measurement(value, cpu)])
     }
 
     #[test]
@@ -179,16 +227,45 @@ mod tests {
         ];
         let text = table(&rows);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 6, "{text}");
-        assert!(lines[1].contains("tornadio") && lines[1].contains("vs node"));
-        assert!(!lines[1].contains("socketioxide"));
-        // Throughput: 90/100; CPU: 5/10; no tornadio in v5: no ratio.
-        assert!(lines[2].ends_with("0.90                -"), "{}", lines[2]);
-        assert!(lines[3].contains("cpu µs/msg") && lines[3].contains(" 0.50 "));
+        assert_eq!(lines.len(), 7, "{text}");
+        assert!(lines[2].contains("tornadio") && lines[2].contains("vs node"));
+        assert!(!lines[2].contains("socketioxide"));
+        // Throughput: 90/100; CPU: 5/10; no tornadio in v5: no ratio. One
+        // run: no range.
+        let cells =
+            |line: &str| -> Vec<String> { line.split_whitespace().map(str::to_owned).collect() };
+        assert_eq!(cells(lines[3]).last().map(String::as_str), Some("-"));
+        assert!(lines[3].contains(" 0.90 ") && !lines[3].contains('('));
+        assert!(lines[4].contains("cpu µs/msg") && lines[4].contains(" 0.50 "));
         // The user-space part: 1.25 against 2.50.
-        assert!(lines[4].contains("user µs/msg") && lines[4].contains(" 0.50 "));
-        assert!(lines[4].contains(" 1.25 ") && lines[4].contains(" 2.50 "));
-        assert!(lines[5].starts_with("v5    idle-memory"));
-        assert!(lines[5].trim_end().ends_with("-                -"));
+        assert!(lines[5].contains("user µs/msg") && lines[5].contains(" 0.50 "));
+        assert!(lines[5].contains(" 1.25 ") && lines[5].contains(" 2.50 "));
+        assert!(lines[6].starts_with("v5    idle-memory"));
+        assert!(cells(lines[6]).ends_with(&["-".to_owned(), "-".to_owned()]));
+    }
+
+    #[test]
+    fn several_runs_show_the_range_of_their_own_ratios() {
+        // Run by run, tornadio against the baseline: 110/100, 90/100,
+        // 120/100 in messages; CPU 10/8, 10/10, 10/12.5.
+        let tornadio = [
+            measurement(110.0, Some(8.0)),
+            measurement(90.0, Some(10.0)),
+            measurement(120.0, Some(12.5)),
+        ];
+        let baseline = [
+            measurement(100.0, Some(10.0)),
+            measurement(100.0, Some(10.0)),
+            measurement(100.0, Some(10.0)),
+        ];
+        let rows = [
+            Row::new(Scenario::WsEcho, ServerKind::WsBaseline, 200, &baseline),
+            Row::new(Scenario::WsEcho, ServerKind::Tornadio, 200, &tornadio),
+        ];
+        let text = table(&rows);
+        let lines: Vec<&str> = text.lines().collect();
+        // Medians: 110 against 100, 10 against 10.
+        assert!(lines[3].ends_with("1.10 (0.90-1.20)"), "{text}");
+        assert!(lines[4].ends_with("1.00 (0.80-1.25)"), "{text}");
     }
 }

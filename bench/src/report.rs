@@ -19,6 +19,9 @@ pub struct Row {
     pub clients: usize,
     pub runs: usize,
     pub median: Measurement,
+    /// Each run's figures in the order they ran (none when read back from
+    /// a CSV).
+    pub each: Vec<Measurement>,
 }
 
 impl Row {
@@ -53,6 +56,7 @@ impl Row {
                 user_us_per_msg: field(|m| m.user_us_per_msg),
                 note,
             },
+            each: runs.to_vec(),
         }
     }
 }
@@ -237,6 +241,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Row>, String> {
                 user_us_per_msg: None,
                 note: String::new(),
             },
+            each: Vec::new(),
         });
     }
     Ok(rows)
