@@ -4,10 +4,8 @@
 //! this task, without a hop to another.
 
 use std::collections::VecDeque;
-use std::future::{Future, poll_fn};
-use std::io;
+use std::future::poll_fn;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -243,11 +241,6 @@ impl Task {
         // Boxed: only a running callback pays for its state, not every idle
         // session's task.
         let mut callback = Box::pin(upper.message(conn, data));
-        // Most callbacks finish when first polled: then nothing else need
-        // be watched (the loop below would poll the callback first too).
-        if let Poll::Ready(flow) = poll_fn(|cx| Poll::Ready(callback.as_mut().poll(cx))).await {
-            return flow;
-        }
         loop {
             let room = self.backlog.len() < BACKLOG;
             tokio::select! {
@@ -359,19 +352,12 @@ impl Task {
                 ws.send(&payloads).await
             }
         };
-        // Most writes finish at once: the session's end is watched only
-        // while one waits for the client to read.
-        let write_failed = |error: io::Error| {
-            tracing::debug!(%error, "websocket write failed");
-            DisconnectReason::TransportError
-        };
-        let mut write = std::pin::pin!(write);
-        if let Poll::Ready(written) = poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await {
-            return written.map_err(write_failed);
-        }
         tokio::select! {
             biased;
-            written = write => written.map_err(write_failed),
+            written = write => written.map_err(|error| {
+                tracing::debug!(%error, "websocket write failed");
+                DisconnectReason::TransportError
+            }),
             () = poll_fn(|cx| self.conn.poll_closing(cx)) => Err(self.conn.close_reason()),
         }
     }
