@@ -176,10 +176,10 @@ pub(crate) fn decode(text: &str, max_attachments: usize) -> Result<Packet, Packe
     let data = if rest.is_empty() {
         None
     } else {
-        match json::plain_string_array(rest) {
-            Some(plain) => Some(plain),
-            None => Some(serde_json::from_str::<Value>(rest).map_err(|_| PacketError::BadJson)?),
-        }
+        Some(match json::plain_string_array(rest) {
+            Some(plain) => plain,
+            None => serde_json::from_str::<Value>(rest).map_err(|_| PacketError::BadJson)?,
+        })
     };
     check_payload(kind, data.as_ref())?;
     Ok(Packet {
