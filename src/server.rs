@@ -8,14 +8,16 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
+use bytes::Bytes;
 use futures_util::FutureExt;
 use http::Request;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -359,60 +361,179 @@ impl Connection {
         } = self;
         let shutdown = context.shutdown.clone();
         let io = TokioIo::new(StallLimit::new(stream, write_timeout));
-        let mut http = hyper::server::conn::http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(header_read_timeout);
+        // No timer of hyper's: its header-read timeout sets and clears one
+        // per request. The connection's watch below does that job.
+        let http = hyper::server::conn::http1::Builder::new();
+        let watch = Arc::new(HeadWatch::new());
+        let watching = Arc::clone(&watch);
         match app {
             App::Axum(app) => {
                 // The context rides in each request too: the application's
                 // layers may move a request to a task of their own.
                 let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
                     request.extensions_mut().insert(context.clone());
-                    app.clone().oneshot(request.map(Body::new))
+                    let watch = watching.serving();
+                    app.clone()
+                        .oneshot(request.map(Body::new))
+                        .map(move |response| response.map(|r| r.map(|body| watch.body(body))))
                 });
                 let connection = http.serve_connection(io, service).with_upgrades();
-                drive(connection, shutdown).await;
+                drive(connection, shutdown, &watch, header_read_timeout).await;
             }
             App::Router(router) => {
                 let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                    let watch = watching.serving();
                     // Mapped, not awaited in a block, which would hold a
                     // second copy of the future.
                     router
                         .respond(request.map(Body::new))
-                        .map(Ok::<_, Infallible>)
+                        .map(move |response| Ok::<_, Infallible>(response.map(|b| watch.body(b))))
                 });
                 let connection = http.serve_connection(io, service).with_upgrades();
-                drive(connection, shutdown).await;
+                drive(connection, shutdown, &watch, header_read_timeout).await;
             }
         }
     }
 }
 
 /// Serves one connection to its end; on shutdown, lets the request in
-/// flight finish (its session is closing), then closes it.
+/// flight finish (its session is closing), then closes it. A connection
+/// that serves no request for `header_read_timeout` (it sends nothing, or
+/// headers that never end) is dropped.
 async fn drive<S>(
     connection: hyper::server::conn::http1::UpgradeableConnection<
         TokioIo<StallLimit<TcpStream>>,
         S,
     >,
     shutdown: CancellationToken,
+    watch: &HeadWatch,
+    header_read_timeout: Duration,
 ) where
-    S: hyper::service::HttpService<Incoming, ResBody = Body>,
+    S: hyper::service::HttpService<Incoming, ResBody = Watched>,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     tokio::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        () = shutdown.cancelled() => {
-            connection.as_mut().graceful_shutdown();
-            match tokio::time::timeout(SHUTDOWN_GRACE, connection).await {
-                Ok(result) => result,
-                Err(_) => return,
+    let cancelled = shutdown.cancelled();
+    tokio::pin!(cancelled);
+    // One timer for the connection's life, which wakes once per timeout,
+    // not once per request.
+    let check = tokio::time::sleep(header_read_timeout);
+    tokio::pin!(check);
+    let result = loop {
+        tokio::select! {
+            biased;
+            result = connection.as_mut() => break result,
+            () = cancelled.as_mut() => {
+                connection.as_mut().graceful_shutdown();
+                match tokio::time::timeout(SHUTDOWN_GRACE, connection).await {
+                    Ok(result) => break result,
+                    Err(_) => return,
+                }
+            }
+            () = check.as_mut() => {
+                let now = tokio::time::Instant::now();
+                match watch.due(header_read_timeout) {
+                    Some(due) if due > now => check.as_mut().reset(due),
+                    Some(_) => {
+                        tracing::debug!(
+                            timeout = ?header_read_timeout,
+                            "no request's headers within the timeout; dropping the connection"
+                        );
+                        return;
+                    }
+                    // Serving: looked at again a timeout later.
+                    None => check.as_mut().reset(now + header_read_timeout),
+                }
             }
         }
     };
     if let Err(error) = result {
         tracing::debug!(%error, "connection ended with an error");
+    }
+}
+
+/// Whether a connection is serving a request, and since when it is not:
+/// from a request's complete head to the end of its response it is
+/// serving; otherwise it waits for the next request's headers, which must
+/// come within the header-read timeout. Two stores per request instead of
+/// a timer set and cleared.
+struct HeadWatch {
+    serving: AtomicBool,
+    /// When the last response ended (or the connection opened), in
+    /// milliseconds since `opened`.
+    idle_since: AtomicU64,
+    opened: tokio::time::Instant,
+}
+
+impl HeadWatch {
+    fn new() -> HeadWatch {
+        HeadWatch {
+            serving: AtomicBool::new(false),
+            idle_since: AtomicU64::new(0),
+            opened: tokio::time::Instant::now(),
+        }
+    }
+
+    /// A request's head arrived: serving until its response's body is
+    /// dropped.
+    fn serving(self: &Arc<Self>) -> Arc<HeadWatch> {
+        self.serving.store(true, Ordering::Relaxed);
+        Arc::clone(self)
+    }
+
+    /// The response's body, which ends the serving when hyper drops it.
+    fn body(self: Arc<Self>, body: Body) -> Watched {
+        Watched { body, watch: self }
+    }
+
+    fn idle(&self) {
+        let since = self.opened.elapsed().as_millis();
+        self.idle_since
+            .store(u64::try_from(since).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.serving.store(false, Ordering::Release);
+    }
+
+    /// When the connection must have sent its next request's headers;
+    /// `None` while it is serving one.
+    fn due(&self, timeout: Duration) -> Option<tokio::time::Instant> {
+        if self.serving.load(Ordering::Acquire) {
+            return None;
+        }
+        let since = Duration::from_millis(self.idle_since.load(Ordering::Relaxed));
+        Some(self.opened + since + timeout)
+    }
+}
+
+/// A response's body; dropped by hyper once the response is written (or
+/// the connection failed), which makes its connection idle again.
+struct Watched {
+    body: Body,
+    watch: Arc<HeadWatch>,
+}
+
+impl http_body::Body for Watched {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        self.watch.idle();
     }
 }
 

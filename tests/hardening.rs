@@ -445,6 +445,81 @@ async fn a_silent_connection_is_dropped() {
 }
 
 #[tokio::test]
+async fn a_long_poll_outlasting_the_header_timeout_keeps_its_connection() {
+    // The header timeout bounds the wait for a request's headers, not the
+    // time a request is served: a long poll answered after several
+    // timeouts gets its answer, and its connection, kept alive, then
+    // serves the next request.
+    let timeout = Duration::from_millis(300);
+    let mut h = Harness::start_with_header_timeout(settings(), timeout).await;
+    let id = h.xhr().await;
+    h.opened(&id).await;
+    let mut stream = TcpStream::connect(h.addr()).await.unwrap();
+    let poll = format!(
+        "GET /socket.io/xhr-polling/{id}/2 HTTP/1.1\r\nHost: {}\r\n\r\n",
+        h.addr()
+    );
+    stream.write_all(poll.as_bytes()).await.unwrap();
+    tokio::time::sleep(timeout * 3).await;
+    let posted = client::post(
+        format!("/socket.io/xhr-polling/{id}/send"),
+        xhr_form(&frame("late")),
+    )
+    .send(h.addr())
+    .await;
+    assert_eq!(posted.status, 200, "{}", posted.text());
+    let answer = read_response(&mut stream).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with(&frame("late")), "{answer}");
+    let next = format!(
+        "GET /socket.io/nothing HTTP/1.1\r\nHost: {}\r\n\r\n",
+        h.addr()
+    );
+    stream.write_all(next.as_bytes()).await.unwrap();
+    let answer = read_response(&mut stream).await;
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    // Then, idle, it is closed like any other.
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut rest)).await;
+    assert!(
+        closed.is_ok(),
+        "the server kept an idle kept-alive connection"
+    );
+    assert_no_panics();
+}
+
+/// One response with a `Content-Length` from a kept-alive connection, as
+/// text.
+async fn read_response(stream: &mut TcpStream) -> String {
+    let reading = async {
+        let mut data = Vec::new();
+        loop {
+            let text = String::from_utf8_lossy(&data).into_owned();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|line| {
+                        let (name, value) = line.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())?
+                    })
+                    .expect("a content-length");
+                if data.len() >= end + 4 + length {
+                    return text;
+                }
+            }
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed mid-response: {text}");
+            data.extend_from_slice(&buf[..n]);
+        }
+    };
+    tokio::time::timeout(PATIENCE, reading)
+        .await
+        .expect("a response in time")
+}
+
+#[tokio::test]
 async fn a_websocket_upgrade_that_never_ends_is_dropped() {
     let h = Harness::start_with_header_timeout(settings(), Duration::from_millis(300)).await;
     let stream = TcpStream::connect(h.addr()).await.unwrap();
