@@ -38,6 +38,10 @@ pub(crate) struct Task {
     close_code: u16,
     /// What arrived while a callback ran, to handle after it.
     backlog: VecDeque<Incoming>,
+    /// When the session was created: its heartbeat counts from there, as
+    /// node's does, not from the task's first turn (which comes after the
+    /// handshake's answer went out).
+    opened: Instant,
 }
 
 impl Task {
@@ -56,6 +60,7 @@ impl Task {
             ws: None,
             close_code: 1000,
             backlog: VecDeque::new(),
+            opened: Instant::now(),
         }
     }
 
@@ -112,7 +117,7 @@ impl Task {
             conn.version,
             self.settings.ping_interval,
             self.settings.ping_timeout,
-            Instant::now(),
+            self.opened,
         );
         if let Flow::Close(reason) = Box::pin(upper.opened(&conn)).await {
             return reason;
