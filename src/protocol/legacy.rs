@@ -43,15 +43,31 @@ pub(crate) fn utf16_len(s: &str) -> usize {
 
 /// Appends one framed message carrying `data` verbatim.
 fn push_framed(out: &mut String, prefix: &str, data: &str) {
-    use std::fmt::Write;
     let len = utf16_len(prefix) + utf16_len(data);
-    out.reserve(len + 16);
+    out.reserve(prefix.len() + data.len() + 2 * MARKER.len() + 20);
     out.push_str(MARKER);
-    // Writing into a String cannot fail.
-    let _ = write!(out, "{len}");
+    push_decimal(out, len);
     out.push_str(MARKER);
     out.push_str(prefix);
     out.push_str(data);
+}
+
+/// Appends `n` in decimal, without the formatting machinery (this runs
+/// for every message sent).
+fn push_decimal(out: &mut String, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[start..] {
+        out.push(char::from(digit));
+    }
 }
 
 /// Appends a text message.
@@ -130,6 +146,17 @@ fn split_message(input: &str, offset: usize) -> Result<(&str, &str), DecodeError
 /// `Err(available)` when `s` is shorter; `Err(usize::MAX)` when the count
 /// ends inside a surrogate pair.
 fn utf16_offset(s: &str, units: usize) -> Result<usize, usize> {
+    // Text is nearly always ASCII, one unit per byte: the offset is the
+    // count itself (a character boundary, since every byte before it is
+    // a whole character).
+    let ascii = &s.as_bytes()[..units.min(s.len())];
+    if ascii.is_ascii() {
+        return if units <= s.len() {
+            Ok(units)
+        } else {
+            Err(s.len())
+        };
+    }
     let mut counted = 0;
     for (index, c) in s.char_indices() {
         if counted == units {
@@ -186,6 +213,17 @@ mod tests {
         for (input, wire) in cases {
             assert_eq!(text(input), wire, "encoding {input:?}");
         }
+    }
+
+    #[test]
+    fn encodes_lengths_of_any_number_of_digits() {
+        for len in [9, 10, 99, 100, 1000, 12345] {
+            let data = "x".repeat(len);
+            assert_eq!(text(&data), format!("~m~{len}~m~{data}"));
+        }
+        let mut out = String::new();
+        push_decimal(&mut out, usize::MAX);
+        assert_eq!(out, usize::MAX.to_string());
     }
 
     #[test]
@@ -478,6 +516,33 @@ mod proptests {
             let mut wire = String::new();
             encode_json(&mut wire, &value);
             prop_assert_eq!(decode(&wire).unwrap(), vec![Frame::Json(value)]);
+        }
+
+        #[test]
+        fn offsets_agree_with_counting_each_character(
+            text in prop_oneof![any::<String>(), "[a-z~]{0,40}", "[a-z]{0,20}[é😀][a-z]{0,20}"],
+            units in 0usize..50,
+        ) {
+            prop_assert_eq!(utf16_offset(&text, units), counted_offset(&text, units));
+        }
+    }
+
+    /// `utf16_offset` without its ASCII shortcut.
+    fn counted_offset(s: &str, units: usize) -> Result<usize, usize> {
+        let mut counted = 0;
+        for (index, c) in s.char_indices() {
+            if counted == units {
+                return Ok(index);
+            }
+            counted += c.len_utf16();
+            if counted > units {
+                return Err(usize::MAX);
+            }
+        }
+        if counted == units {
+            Ok(s.len())
+        } else {
+            Err(counted)
         }
     }
 }

@@ -7,6 +7,7 @@
 //! its socket: a message is read, handled and answered here, without a hop
 //! to another task.
 
+use std::future::poll_fn;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -211,16 +212,16 @@ impl<'a> Lifecycle<'a> {
         // Built once and reset, not rebuilt each turn: this loop runs per
         // message, and a timer rebuilt is a timer wheel entry registered
         // and cleared again.
-        let closing = session.closing();
         let beat = sleep_until(self.next_beat);
         let echo_deadline = sleep_until(self.next_beat);
-        let outgoing = session.outbox.next();
-        tokio::pin!(closing, beat, echo_deadline, outgoing);
+        tokio::pin!(beat, echo_deadline);
+        // The session's task takes its own output only when a WebSocket
+        // carries it; otherwise the request carrying the session does.
         let carried = ws.is_some();
         loop {
             tokio::select! {
                 biased;
-                () = &mut closing => return session.close_reason(),
+                () = poll_fn(|cx| session.poll_closing(cx)) => return session.close_reason(),
                 frames = receive(inbox) => {
                     let Some(frames) = frames else { return DisconnectReason::TransportClose };
                     for frame in frames {
@@ -234,23 +235,26 @@ impl<'a> Lifecycle<'a> {
                         Ok(frames) => frames,
                         Err(reason) => return reason,
                     };
+                    // What the callbacks queue is taken in this same turn,
+                    // just below: their pushes need not wake this task.
+                    session.outbox.mute();
                     for frame in frames {
                         if !self.handle(connection, socket, frame).await {
                             return DisconnectReason::HandlerPanicked;
                         }
                     }
                 }
-                payload = &mut outgoing, if carried => {
+                payload = poll_fn(|cx| session.outbox.poll_next(cx)), if carried => {
                     let Some(payload) = payload else { return session.close_reason() };
-                    outgoing.set(session.outbox.next());
                     if let Some(ws) = ws.as_mut() {
                         // A client that does not read blocks this write; the
                         // session then closes (its queue fills, or its
                         // heartbeat goes unanswered) and must not wait on it.
                         let payload = [ws::Payload::OwnedText(payload)];
                         let sent = tokio::select! {
+                            biased;
                             sent = ws.send(&payload) => sent.is_ok(),
-                            () = session.closing() => false,
+                            () = poll_fn(|cx| session.poll_closing(cx)) => false,
                         };
                         if !sent {
                             return DisconnectReason::TransportError;

@@ -49,6 +49,10 @@ pub(crate) struct Session {
     /// cancellation token, whose check takes a lock).
     closing: std::sync::atomic::AtomicBool,
     attention: tokio::sync::Notify,
+    /// The session's task, woken too when the session is asked to end: it
+    /// watches that at every turn, which through `attention` would take
+    /// the `Notify`'s lock each time.
+    actor: futures_util::task::AtomicWaker,
     reason: OnceLock<DisconnectReason>,
     poll: Mutex<PollState>,
 }
@@ -84,6 +88,7 @@ impl Session {
             inbox,
             closing: std::sync::atomic::AtomicBool::new(false),
             attention: tokio::sync::Notify::new(),
+            actor: futures_util::task::AtomicWaker::new(),
             reason: OnceLock::new(),
             poll: Mutex::new(PollState {
                 request_open: false,
@@ -99,6 +104,7 @@ impl Session {
         self.closing
             .store(true, std::sync::atomic::Ordering::Release);
         self.attention.notify_waiters();
+        self.actor.wake();
     }
 
     pub(crate) fn is_closing(&self) -> bool {
@@ -116,6 +122,21 @@ impl Session {
                 return;
             }
             notified.await;
+        }
+    }
+
+    /// [`closing`](Session::closing) for the session's own task, polled:
+    /// a registered waker instead of a `Notify`'s list. Only that task
+    /// may use it (it has room for one waker).
+    pub(crate) fn poll_closing(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.is_closing() {
+            return std::task::Poll::Ready(());
+        }
+        self.actor.register(cx.waker());
+        if self.is_closing() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
         }
     }
 

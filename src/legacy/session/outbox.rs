@@ -1,8 +1,10 @@
 //! A session's outgoing queue: encoded frames in order, bounded in bytes.
 
+use std::future::poll_fn;
 use std::sync::Mutex;
+use std::task::{Context, Poll};
 
-use tokio::sync::Notify;
+use futures_util::task::AtomicWaker;
 
 /// Why a push was not queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,9 +17,13 @@ pub(crate) enum PushError {
 
 /// Encoded frames waiting for a transport. Everything queued goes out
 /// together as one payload (a batch), in the order it was pushed.
+///
+/// It has one taker at a time (the session's task for a WebSocket, else
+/// the one request carrying the session), so a push wakes it through one
+/// registered waker: no lock and no list of waiters, as a `Notify` has.
 pub(crate) struct Outbox {
     state: Mutex<State>,
-    ready: Notify,
+    taker: AtomicWaker,
     limit: usize,
 }
 
@@ -33,7 +39,7 @@ impl Outbox {
                 queued: initial,
                 closed: false,
             }),
-            ready: Notify::new(),
+            taker: AtomicWaker::new(),
             limit,
         }
     }
@@ -56,7 +62,7 @@ impl Outbox {
             }
             state.queued.push_str(frames);
         }
-        self.ready.notify_one();
+        self.taker.wake();
         Ok(())
     }
 
@@ -70,7 +76,7 @@ impl Outbox {
             }
             state.queued.push_str(frames);
         }
-        self.ready.notify_one();
+        self.taker.wake();
         true
     }
 
@@ -89,28 +95,34 @@ impl Outbox {
     /// outbox is closed and drained. Dropping the future while it waits
     /// takes nothing: what is queued stays for the next taker.
     pub(crate) async fn next(&self) -> Option<String> {
-        loop {
-            let notified = self.ready.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let mut state = self.lock();
-                if !state.queued.is_empty() {
-                    return Some(std::mem::take(&mut state.queued));
-                }
-                if state.closed {
-                    return None;
-                }
-            }
-            notified.await;
+        poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// [`next`](Outbox::next), polled.
+    pub(crate) fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<String>> {
+        // Registered before the look: a push after it wakes this taker.
+        self.taker.register(cx.waker());
+        let mut state = self.lock();
+        if !state.queued.is_empty() {
+            return Poll::Ready(Some(std::mem::take(&mut state.queued)));
         }
+        if state.closed {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    }
+
+    /// The taker is about to push output itself and looks for it right
+    /// after: its own pushes need not wake it (for an empty turn).
+    pub(crate) fn mute(&self) {
+        drop(self.taker.take());
     }
 
     /// Refuses further pushes and wakes the taker; what is queued can still
     /// be taken.
     pub(crate) fn close(&self) {
         self.lock().closed = true;
-        self.ready.notify_one();
+        self.taker.wake();
     }
 }
 
