@@ -95,10 +95,15 @@ impl Outbox {
     /// outbox is closed and drained. Dropping the future while it waits
     /// takes nothing: what is queued stays for the next taker.
     pub(crate) async fn next(&self) -> Option<String> {
+        // A request's wait leaves no waker behind once it ends: the next
+        // push would wake its connection's task for nothing.
+        let _unregister = Unregister(&self.taker);
         poll_fn(|cx| self.poll_next(cx)).await
     }
 
-    /// [`next`](Outbox::next), polled.
+    /// [`next`](Outbox::next), polled: for the session's own task, which
+    /// stays registered between polls (it is the taker for the session's
+    /// life).
     pub(crate) fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<String>> {
         // Registered before the look: a push after it wakes this taker.
         self.taker.register(cx.waker());
@@ -126,6 +131,15 @@ impl Outbox {
     }
 }
 
+/// Takes a waiting taker's waker back when its wait ends.
+struct Unregister<'a>(&'a AtomicWaker);
+
+impl Drop for Unregister<'_> {
+    fn drop(&mut self) {
+        drop(self.0.take());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +154,44 @@ mod tests {
         assert_eq!(outbox.push("d"), Err(PushError::Closed));
         assert_eq!(outbox.next().await.as_deref(), Some("c"));
         assert_eq!(outbox.next().await, None);
+    }
+
+    /// A waker that counts its wakes.
+    struct Counter(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Counter {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_push_wakes_the_waiting_taker_and_no_taker_that_left() {
+        use std::sync::Arc;
+        use std::sync::atomic::Ordering;
+        let outbox = Outbox::new(String::new(), 64);
+        let counter = Arc::new(Counter(0.into()));
+        let waker = std::task::Waker::from(Arc::clone(&counter));
+        let mut cx = Context::from_waker(&waker);
+
+        let mut waiting = Box::pin(outbox.next());
+        assert!(waiting.as_mut().poll(&mut cx).is_pending());
+        outbox.push("a").unwrap();
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            waiting.as_mut().poll(&mut cx),
+            Poll::Ready(Some("a".into()))
+        );
+        drop(waiting);
+
+        // A request that gave up waiting (its client went away) is not
+        // woken by later output, which stays for the next taker.
+        let mut abandoned = Box::pin(outbox.next());
+        assert!(abandoned.as_mut().poll(&mut cx).is_pending());
+        drop(abandoned);
+        outbox.push("b").unwrap();
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(outbox.take().as_deref(), Some("b"));
     }
 
     #[test]
