@@ -17,7 +17,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 
-use super::legacy::utf16_len;
+use super::utf16;
 
 /// The record separator between the packets of a v4 polling payload.
 pub(crate) const SEPARATOR: char = '\u{1e}';
@@ -230,27 +230,11 @@ pub(crate) fn decode_payload_v3(payload: &str) -> Result<Vec<Packet>, EngineDeco
             .map_err(|_| EngineDecodeError::BadLength { offset })?;
         let body = &rest[colon + 1..];
         let end =
-            byte_offset_of_units(body, units).ok_or(EngineDecodeError::Truncated { offset })?;
+            utf16::offset(body, units).map_err(|_| EngineDecodeError::Truncated { offset })?;
         packets.push(decode_text(&body[..end], Version::V3)?);
         rest = &body[end..];
     }
     Ok(packets)
-}
-
-/// The byte offset in `s` after `units` UTF-16 code units, if `s` has them
-/// and they end on a character boundary.
-fn byte_offset_of_units(s: &str, units: usize) -> Option<usize> {
-    let mut counted = 0;
-    for (index, c) in s.char_indices() {
-        if counted == units {
-            return Some(index);
-        }
-        counted += c.len_utf16();
-        if counted > units {
-            return None;
-        }
-    }
-    (counted == units).then_some(s.len())
 }
 
 /// Decodes a v3 binary payload (what a v3 browser client POSTs as
@@ -389,7 +373,7 @@ fn encode_payload_v3_text<T: AsRef<str>>(packets: &[Outgoing<T>]) -> String {
             }
         };
         // Writing into a String cannot fail.
-        let _ = write!(out, "{}:", utf16_len(text));
+        let _ = write!(out, "{}:", utf16::len(text));
         out.push_str(text);
     }
     out

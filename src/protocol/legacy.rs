@@ -13,6 +13,7 @@
 
 use serde_json::Value;
 
+use super::utf16;
 use crate::error::DecodeError;
 
 const MARKER: &str = "~m~";
@@ -32,18 +33,9 @@ pub(crate) enum Frame {
     Heartbeat(u64),
 }
 
-/// Number of UTF-16 code units in `s`: JavaScript's `s.length`.
-pub(crate) fn utf16_len(s: &str) -> usize {
-    if s.is_ascii() {
-        s.len()
-    } else {
-        s.chars().map(char::len_utf16).sum()
-    }
-}
-
 /// Appends one framed message carrying `data` verbatim.
 fn push_framed(out: &mut String, prefix: &str, data: &str) {
-    let len = utf16_len(prefix) + utf16_len(data);
+    let len = utf16::len(prefix) + utf16::len(data);
     out.reserve(prefix.len() + data.len() + 2 * MARKER.len() + 20);
     out.push_str(MARKER);
     push_decimal(out, len);
@@ -127,51 +119,15 @@ fn split_message(input: &str, offset: usize) -> Result<(&str, &str), DecodeError
             .ok_or(DecodeError::MissingMarker {
                 offset: offset + MARKER.len() + digits_end,
             })?;
-    let end = utf16_offset(data_and_rest, len).map_err(|available| {
-        if available == usize::MAX {
-            DecodeError::SplitCharacter { offset }
-        } else {
-            DecodeError::Truncated {
-                offset,
-                expected: len,
-                available,
-            }
-        }
+    let end = utf16::offset(data_and_rest, len).map_err(|short| match short {
+        utf16::Short::SplitsCharacter => DecodeError::SplitCharacter { offset },
+        utf16::Short::Truncated { available } => DecodeError::Truncated {
+            offset,
+            expected: len,
+            available,
+        },
     })?;
     Ok(data_and_rest.split_at(end))
-}
-
-/// Byte offset in `s` after `units` UTF-16 code units.
-///
-/// `Err(available)` when `s` is shorter; `Err(usize::MAX)` when the count
-/// ends inside a surrogate pair.
-fn utf16_offset(s: &str, units: usize) -> Result<usize, usize> {
-    // Text is nearly always ASCII, one unit per byte: the offset is the
-    // count itself (a character boundary, since every byte before it is
-    // a whole character).
-    let ascii = &s.as_bytes()[..units.min(s.len())];
-    if ascii.is_ascii() {
-        return if units <= s.len() {
-            Ok(units)
-        } else {
-            Err(s.len())
-        };
-    }
-    let mut counted = 0;
-    for (index, c) in s.char_indices() {
-        if counted == units {
-            return Ok(index);
-        }
-        counted += c.len_utf16();
-        if counted > units {
-            return Err(usize::MAX);
-        }
-    }
-    if counted == units {
-        Ok(s.len())
-    } else {
-        Err(counted)
-    }
 }
 
 fn decode_data(data: &str, offset: usize) -> Result<Frame, DecodeError> {
@@ -436,7 +392,7 @@ mod proptests {
         let data = prop_oneof![text(24), wireish()];
         (data, 0usize..12, any::<usize>(), digits(11, 45)).prop_map(
             |(data, kind, n, long_digits)| {
-                let units = utf16_len(&data);
+                let units = utf16::len(&data);
                 match kind {
                     0 => with_length(&data, &units.to_string()),
                     1 => with_length(&data, &units.saturating_add(1 + n % 4).to_string()),
@@ -516,33 +472,6 @@ mod proptests {
             let mut wire = String::new();
             encode_json(&mut wire, &value);
             prop_assert_eq!(decode(&wire).unwrap(), vec![Frame::Json(value)]);
-        }
-
-        #[test]
-        fn offsets_agree_with_counting_each_character(
-            text in prop_oneof![any::<String>(), "[a-z~]{0,40}", "[a-z]{0,20}[é😀][a-z]{0,20}"],
-            units in 0usize..50,
-        ) {
-            prop_assert_eq!(utf16_offset(&text, units), counted_offset(&text, units));
-        }
-    }
-
-    /// `utf16_offset` without its ASCII shortcut.
-    fn counted_offset(s: &str, units: usize) -> Result<usize, usize> {
-        let mut counted = 0;
-        for (index, c) in s.char_indices() {
-            if counted == units {
-                return Ok(index);
-            }
-            counted += c.len_utf16();
-            if counted > units {
-                return Err(usize::MAX);
-            }
-        }
-        if counted == units {
-            Ok(s.len())
-        } else {
-            Err(counted)
         }
     }
 }

@@ -5,3 +5,4 @@ pub(crate) mod json;
 pub(crate) mod legacy;
 pub(crate) mod packet;
 pub(crate) mod proto1;
+pub(crate) mod utf16;

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::{Proto1Error, parse_u64};
-use crate::protocol::legacy::utf16_len;
+use crate::protocol::utf16;
 
 /// Starts each frame of a batch and ends its length.
 pub(super) const MARK: char = '\u{fffd}';
@@ -54,51 +54,17 @@ fn split_frame(input: &str, offset: usize) -> Result<(&str, &str), Proto1Error> 
     let after = after
         .strip_prefix(MARK)
         .ok_or(Proto1Error::BadLength { offset })?;
-    let end = utf16_offset(after, len).map_err(|short| match short {
-        Short::SplitsCharacter => Proto1Error::SplitCharacter { offset },
-        Short::Truncated { available } => Proto1Error::Truncated {
+    // A count past `usize` (on 32 bits) is past any text we hold.
+    let units = usize::try_from(len).unwrap_or(usize::MAX);
+    let end = utf16::offset(after, units).map_err(|short| match short {
+        utf16::Short::SplitsCharacter => Proto1Error::SplitCharacter { offset },
+        utf16::Short::Truncated { available } => Proto1Error::Truncated {
             offset,
             expected: len,
             available,
         },
     })?;
     Ok(after.split_at(end))
-}
-
-/// Why `units` UTF-16 code units cannot be cut from the front of a text.
-enum Short {
-    /// The text holds only `available` units.
-    Truncated { available: usize },
-    /// The count ends inside a surrogate pair.
-    SplitsCharacter,
-}
-
-/// Byte offset in `s` after `units` UTF-16 code units.
-fn utf16_offset(s: &str, units: u64) -> Result<usize, Short> {
-    // No character has more UTF-16 units than UTF-8 bytes.
-    let Some(units) = usize::try_from(units).ok().filter(|&u| u <= s.len()) else {
-        let available = utf16_len(s);
-        return Err(Short::Truncated { available });
-    };
-    // ASCII is one unit per byte: no need to walk characters.
-    if s.as_bytes().get(..units).is_some_and(<[u8]>::is_ascii) {
-        return Ok(units);
-    }
-    let mut counted = 0;
-    for (index, c) in s.char_indices() {
-        if counted == units {
-            return Ok(index);
-        }
-        counted += c.len_utf16();
-        if counted > units {
-            return Err(Short::SplitsCharacter);
-        }
-    }
-    if counted == units {
-        Ok(s.len())
-    } else {
-        Err(Short::Truncated { available: counted })
-    }
 }
 
 /// Joins encoded packets into one polling payload: one packet bare, any
@@ -115,7 +81,7 @@ pub(crate) fn encode_payload<S: AsRef<str>>(packets: &[S]) -> String {
     let mut out = String::with_capacity(size);
     for packet in packets {
         let packet = packet.as_ref();
-        let _ = write!(out, "{MARK}{}{MARK}{packet}", utf16_len(packet));
+        let _ = write!(out, "{MARK}{}{MARK}{packet}", utf16::len(packet));
     }
     out
 }

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use super::payload::MARK;
 use super::*;
-use crate::protocol::legacy::utf16_len;
+use crate::protocol::utf16;
 use crate::testing::proptest_config as config;
 
 /// Any character, weighted towards the ones the codec cares about:
@@ -241,7 +241,7 @@ fn with_length(packet: &str, length: &str) -> String {
 fn near_valid_frame() -> impl Strategy<Value = String> {
     let packet = prop_oneof![packet().prop_map(|p| encoded(&p)), text(24), wireish()];
     (packet, 0usize..11, any::<u64>(), any::<u32>()).prop_map(|(packet, kind, n, seed)| {
-        let units = utf16_len(&packet);
+        let units = utf16::len(&packet);
         match kind {
             0 | 1 => with_length(&packet, &units.to_string()),
             2 => with_length(
