@@ -11,7 +11,8 @@ pub const USAGE: &str = "\
 usage: tornadio-bench SCENARIO [options]
        tornadio-bench all [options]          every scenario in turn
 
-scenarios (each in Socket.IO 0.6 and in v5, see --protocol):
+scenarios (each in Socket.IO 0.6, 0.9 and v5, see --protocol; 0.9 has no
+polling-echo):
   ws-echo       N WebSocket clients, closed-loop echo (msg/s, latency)     default N=200
   polling-echo  N long-polling clients, POST then GET the echo (rt/s)      default N=100
   idle-memory   hold N WebSocket sessions, server RSS growth per session   default N=10000
@@ -19,13 +20,13 @@ scenarios (each in Socket.IO 0.6 and in v5, see --protocol):
 
 servers, a fresh process per run, alternating within each run:
   0.6  tornadio, ws-baseline / poll-baseline (bare tungstenite / hyper)
-  v5   ws-baseline-v5 / poll-baseline-v5 (bare, just enough Engine.IO v4),
-       socketioxide (bench/socketioxide, built on first use), node (node
-       socket.io 4.8, bench/node, npm ci on first use); tornadio-v5 once
-       tornadio speaks v5 (bench/src/server/tornadio_v5.rs)
+  0.9  tornadio-0.9, ws-baseline-0.9 (bare tungstenite, just enough protocol 1)
+  v5   tornadio-v5, ws-baseline-v5 / poll-baseline-v5 (bare, just enough
+       Engine.IO v4), socketioxide (bench/socketioxide, built on first use),
+       node (node socket.io 4.8, bench/node, npm ci on first use)
 
 options:
-  --protocol P     0.6, v5 (or current), or all (default)
+  --protocol P     0.6, 0.9, v5 (or current), or all (default)
   --servers LIST   only these servers, by name or role (tornadio, baseline,
                    socketioxide, node), e.g. --servers baseline,node
   --clients N      number of clients
@@ -250,7 +251,7 @@ fn parse_bench(first: &str, mut args: impl Iterator<Item = String>) -> Result<Be
             "--smoke" => bench.smoke = true,
             "--compare" => bench.compare = true,
             "--protocol" => {
-                let name = args.next().ok_or("--protocol needs 0.6, v5 or all")?;
+                let name = args.next().ok_or("--protocol needs 0.6, 0.9, v5 or all")?;
                 bench.protocols = match name.as_str() {
                     "all" => Protocol::ALL.to_vec(),
                     other => {
@@ -336,6 +337,12 @@ mod tests {
             b.lineup(Scenario::PollingEcho, Protocol::Legacy),
             [ServerKind::PollBaseline]
         );
+        let b = bench("broadcast --protocol 0.9").unwrap();
+        assert_eq!(
+            b.lineup(Scenario::Broadcast, Protocol::Proto1),
+            [ServerKind::WsBaselineProto1, ServerKind::TornadioProto1]
+        );
+        assert!(b.lineup(Scenario::PollingEcho, Protocol::Proto1).is_empty());
         let b = bench("all --protocol current").unwrap();
         assert_eq!(b.protocols, [Protocol::V5]);
         let full = b.lineup(Scenario::Broadcast, Protocol::V5);

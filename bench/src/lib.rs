@@ -41,10 +41,15 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Socket.IO "protocol 1" (socket.io 0.7–0.9, [`proto1`]): a
+//! [`proto1::WsClient`] that shakes hands, opens the session's WebSocket,
+//! answers heartbeats, and sends and receives packets such as `3:::hello`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod client;
 pub mod codec;
+pub mod proto1;
 pub mod v5;

@@ -3,7 +3,7 @@
 //! socket.io, on this machine, in the same run, with one load generator.
 //!
 //! ```text
-//! cargo run --release -p tornadio-bench -- SCENARIO [--protocol 0.6|v5|all]
+//! cargo run --release -p tornadio-bench -- SCENARIO [--protocol 0.6|0.9|v5|all]
 //!     [--servers LIST] [--clients N] [--seconds S] [--size BYTES] [--runs R]
 //!     [--sweep 10,50,100,200] [--out DIR] [--compare] [--smoke]
 //! SCENARIO: ws-echo | polling-echo | idle-memory | broadcast | all
@@ -101,6 +101,9 @@ async fn run_bench(bench: &Bench) -> io::Result<()> {
     let mut all_rows = Vec::new();
     for &protocol in &bench.protocols {
         for &scenario in &bench.scenarios {
+            if scenario.lineup(protocol).is_empty() {
+                continue;
+            }
             let name = format!("{} {}", protocol.as_str(), scenario.name());
             let mut lineup = bench.lineup(scenario, protocol);
             lineup.retain(|kind| !unready.contains(kind));
@@ -209,6 +212,7 @@ async fn run_scenario(
         std::fs::create_dir_all(&dir)?;
         let stem = match lineup[0].protocol() {
             Protocol::Legacy => format!("{}-sweep", scenario.name()),
+            Protocol::Proto1 => format!("{}-0.9-sweep", scenario.name()),
             Protocol::V5 => format!("{}-v5-sweep", scenario.name()),
         };
         let csv = dir.join(format!("{stem}.csv"));

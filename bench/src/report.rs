@@ -274,6 +274,7 @@ pub fn plot(rows: &[Row], path: &Path) -> io::Result<()> {
             scenario.name(),
             match first.server.protocol() {
                 Protocol::Legacy => "",
+                Protocol::Proto1 => " (Socket.IO 0.9)",
                 Protocol::V5 => " (Socket.IO v5)",
             },
             scenario.unit(),

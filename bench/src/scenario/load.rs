@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use tornadio_bench::client::{PollingClient, WsClient};
 use tornadio_bench::codec::Frame;
-use tornadio_bench::v5;
+use tornadio_bench::{proto1, v5};
 
 use crate::server::Protocol;
 
@@ -40,6 +40,7 @@ pub enum TransportKind {
 pub enum AnyClient {
     Ws(WsClient),
     Polling(PollingClient),
+    WsProto1(proto1::WsClient),
     WsV5(v5::WsClient),
     PollingV5(v5::PollingClient),
 }
@@ -47,7 +48,8 @@ pub enum AnyClient {
 /// What a client received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
-    /// A message: 0.6 plain text, or the string of a v5 `message` event.
+    /// A message: 0.6 plain text, a 0.9 message's text, or the string of a
+    /// v5 `message` event.
     Message(String),
     /// Anything else, as it came (for error messages).
     Other(String),
@@ -66,6 +68,10 @@ impl AnyClient {
                 (Legacy, Polling) => {
                     AnyClient::Polling(PollingClient::connect(addr, "socket.io").await?)
                 }
+                (Proto1, WebSocket) => AnyClient::WsProto1(proto1::WsClient::connect(addr).await?),
+                (Proto1, Polling) => {
+                    return Err(io::Error::other("no protocol-1 polling client"));
+                }
                 (V5, WebSocket) => AnyClient::WsV5(v5::WsClient::connect(addr).await?),
                 (V5, Polling) => AnyClient::PollingV5(v5::PollingClient::connect(addr).await?),
             })
@@ -78,6 +84,7 @@ impl AnyClient {
         match self {
             AnyClient::Ws(client) => client.send(text).await,
             AnyClient::Polling(client) => client.send(text).await,
+            AnyClient::WsProto1(client) => client.send(text).await,
             AnyClient::WsV5(client) => client.send(&v5::codec::event(EVENT, text)).await,
             AnyClient::PollingV5(client) => client.send(&v5::codec::event(EVENT, text)).await,
         }
@@ -93,6 +100,7 @@ impl AnyClient {
         Ok(match self {
             AnyClient::Ws(client) => legacy_incoming(client.recv().await?),
             AnyClient::Polling(client) => legacy_incoming(client.recv().await?),
+            AnyClient::WsProto1(client) => proto1_incoming(client.recv().await?),
             AnyClient::WsV5(client) => v5_incoming(client.recv().await?),
             AnyClient::PollingV5(client) => v5_incoming(client.recv().await?),
         })
@@ -102,6 +110,7 @@ impl AnyClient {
     pub async fn close(self) -> io::Result<()> {
         match self {
             AnyClient::Ws(client) => client.close().await,
+            AnyClient::WsProto1(client) => client.close().await,
             AnyClient::WsV5(client) => client.close().await,
             AnyClient::Polling(_) | AnyClient::PollingV5(_) => Ok(()),
         }
@@ -112,6 +121,13 @@ fn legacy_incoming(frame: Frame) -> Incoming {
     match frame {
         Frame::Text(text) => Incoming::Message(text),
         other => Incoming::Other(format!("{other:?}")),
+    }
+}
+
+fn proto1_incoming(packet: String) -> Incoming {
+    match proto1::message_text(&packet) {
+        Some(text) => Incoming::Message(text.to_owned()),
+        None => Incoming::Other(packet),
     }
 }
 

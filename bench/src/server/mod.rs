@@ -5,6 +5,9 @@
 //! Socket.IO 0.6: the server under test (tornadio) and two baselines doing
 //! the same work with no Socket.IO logic.
 //!
+//! Socket.IO "protocol 1" (0.7–0.9): tornadio and a bare WebSocket
+//! baseline.
+//!
 //! Socket.IO v5 (Engine.IO v4): bare baselines speaking just enough of the
 //! protocol, socketioxide and node socket.io (their own programs, see
 //! [`external`]), and tornadio once it speaks it ([`tornadio_v5`]).
@@ -31,24 +34,28 @@ pub use external::prepare;
 pub enum Protocol {
     /// Socket.IO 0.6 (`~m~` framing).
     Legacy,
+    /// Socket.IO "protocol 1": socket.io-client 0.7 to 0.9.
+    Proto1,
     /// Engine.IO v4 / Socket.IO v5: socket.io-client 3.x and 4.x.
     V5,
 }
 
 impl Protocol {
-    pub const ALL: [Protocol; 2] = [Protocol::Legacy, Protocol::V5];
+    pub const ALL: [Protocol; 3] = [Protocol::Legacy, Protocol::Proto1, Protocol::V5];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Legacy => "0.6",
+            Protocol::Proto1 => "0.9",
             Protocol::V5 => "v5",
         }
     }
 
-    /// `0.6`, or `v5` (also `current`).
+    /// `0.6`, `0.9`, or `v5` (also `current`).
     pub fn parse(name: &str) -> Option<Protocol> {
         match name {
             "0.6" => Some(Protocol::Legacy),
+            "0.9" => Some(Protocol::Proto1),
             "v5" | "current" => Some(Protocol::V5),
             _ => None,
         }
@@ -64,6 +71,10 @@ pub enum ServerKind {
     WsBaseline,
     /// A bare hyper long-poll server.
     PollBaseline,
+    /// The tornadio library to protocol-1 clients.
+    TornadioProto1,
+    /// A bare tokio-tungstenite server speaking just enough protocol 1.
+    WsBaselineProto1,
     /// The tornadio library on the current protocol (not available yet:
     /// see [`tornadio_v5`]).
     TornadioV5,
@@ -80,10 +91,12 @@ pub enum ServerKind {
 }
 
 impl ServerKind {
-    pub const ALL: [ServerKind; 8] = [
+    pub const ALL: [ServerKind; 10] = [
         ServerKind::Tornadio,
         ServerKind::WsBaseline,
         ServerKind::PollBaseline,
+        ServerKind::TornadioProto1,
+        ServerKind::WsBaselineProto1,
         ServerKind::TornadioV5,
         ServerKind::WsBaselineV5,
         ServerKind::PollBaselineV5,
@@ -96,6 +109,8 @@ impl ServerKind {
             ServerKind::Tornadio => "tornadio",
             ServerKind::WsBaseline => "ws-baseline",
             ServerKind::PollBaseline => "poll-baseline",
+            ServerKind::TornadioProto1 => "tornadio-0.9",
+            ServerKind::WsBaselineProto1 => "ws-baseline-0.9",
             ServerKind::TornadioV5 => "tornadio-v5",
             ServerKind::WsBaselineV5 => "ws-baseline-v5",
             ServerKind::PollBaselineV5 => "poll-baseline-v5",
@@ -116,6 +131,7 @@ impl ServerKind {
             ServerKind::Tornadio | ServerKind::WsBaseline | ServerKind::PollBaseline => {
                 Protocol::Legacy
             }
+            ServerKind::TornadioProto1 | ServerKind::WsBaselineProto1 => Protocol::Proto1,
             _ => Protocol::V5,
         }
     }
@@ -124,9 +140,12 @@ impl ServerKind {
     /// or `node`, whatever the protocol and transport.
     pub fn role(self) -> &'static str {
         match self {
-            ServerKind::Tornadio | ServerKind::TornadioV5 => "tornadio",
+            ServerKind::Tornadio | ServerKind::TornadioProto1 | ServerKind::TornadioV5 => {
+                "tornadio"
+            }
             ServerKind::WsBaseline
             | ServerKind::PollBaseline
+            | ServerKind::WsBaselineProto1
             | ServerKind::WsBaselineV5
             | ServerKind::PollBaselineV5 => "baseline",
             ServerKind::Socketioxide => "socketioxide",
@@ -201,7 +220,11 @@ pub async fn serve(kind: ServerKind, mode: Mode, redis: Option<String>) -> io::R
     }
     match kind {
         ServerKind::Tornadio => tornadio::serve(mode, redis, stop).await,
-        ServerKind::WsBaseline => until(stop, ws_baseline::serve(mode)).await,
+        ServerKind::WsBaseline => until(stop, ws_baseline::serve(mode, Protocol::Legacy)).await,
+        ServerKind::TornadioProto1 => tornadio::serve(mode, redis, stop).await,
+        ServerKind::WsBaselineProto1 => {
+            until(stop, ws_baseline::serve(mode, Protocol::Proto1)).await
+        }
         ServerKind::PollBaseline => until(stop, poll_baseline::serve()).await,
         ServerKind::TornadioV5 => tornadio_v5::serve(mode, redis, stop).await,
         ServerKind::WsBaselineV5 => until(stop, ws_baseline_v5::serve(mode)).await,
