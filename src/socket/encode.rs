@@ -84,7 +84,13 @@ impl<'a> Encoded<'a> {
         self.proto1
             .get_or_init(|| {
                 let endpoint = proto1_endpoint(self.nsp);
-                let mut out = String::with_capacity(32);
+                // Sized for the whole packet when it is text (most are):
+                // a string regrown for its last part is one more copy.
+                let room = match self.body {
+                    Body::Message(Message::Text(text)) => text.len(),
+                    _ => 16,
+                };
+                let mut out = String::with_capacity(16 + endpoint.len() + room);
                 match self.body {
                     Body::Message(Message::Text(text)) => {
                         proto1::encode_message(&mut out, None, endpoint, text);
