@@ -34,6 +34,8 @@ use session::actor::Actor;
 #[derive(Clone, Default)]
 pub(crate) struct Registry {
     inner: Arc<Mutex<HashMap<Arc<str>, Arc<Session>>>>,
+    /// Whether a server's shutdown closes these sessions already.
+    watched: Arc<std::sync::OnceLock<()>>,
 }
 
 impl Registry {
@@ -66,6 +68,19 @@ impl Registry {
     pub(crate) fn len(&self) -> usize {
         self.map().len()
     }
+
+    /// Ties the sessions to the server's shutdown (once per registry).
+    fn watch(&self, context: &context::ServerContext) {
+        if self.watched.set(()).is_ok() {
+            let registry = self.clone();
+            context.hooks.add(move || {
+                let sessions: Vec<Arc<Session>> = registry.map().values().cloned().collect();
+                for session in sessions {
+                    session.close(crate::DisconnectReason::ServerShuttingDown);
+                }
+            });
+        }
+    }
 }
 
 /// What the protocol-1 transports need of a router.
@@ -80,10 +95,7 @@ impl Core {
     /// Opens a session for a handshake request and starts its actor.
     pub(crate) fn open(&self, request: &Parts) -> Result<Arc<Session>, Reject> {
         let context = context::of(request);
-        let (session, inbox) = Session::new(
-            self.settings.max_queued_bytes,
-            context.as_ref().map(|c| &c.shutdown),
-        );
+        let session = Session::new(self.settings.max_queued_bytes);
         let session = Arc::new(session);
         if !self
             .registry
@@ -95,6 +107,14 @@ impl Core {
             );
             return Err(Reject::Overloaded);
         }
+        if let Some(context) = &context {
+            self.registry.watch(context);
+            // Listed before this check: a shutdown that began meanwhile
+            // either found the session in the registry or is seen here.
+            if context.shutdown.is_cancelled() {
+                session.close(crate::DisconnectReason::ServerShuttingDown);
+            }
+        }
         // The transport is set when one first carries the session.
         let handshake = Handshake::new(request, Transport::XhrPolling);
         let span = tracing::debug_span!("proto1", id = %session.id);
@@ -104,7 +124,6 @@ impl Core {
             settings: Arc::clone(&self.settings),
             registry: self.registry.clone(),
             handshake,
-            inbox,
             shutdown: context.as_ref().map(|c| c.shutdown.clone()),
         };
         context::spawn(context.as_ref(), actor.run().instrument(span));

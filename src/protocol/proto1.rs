@@ -33,7 +33,7 @@ pub(crate) use packet::{
     decode_packet, encode_ack, encode_event, encode_json, encode_message, encode_packet,
     is_reserved_event,
 };
-pub(crate) use payload::{decode_payload, encode_payload};
+pub(crate) use payload::{MARK as FRAME_MARK, decode_payload, encode_payload};
 
 /// One socket.io 0.7–0.9 packet.
 ///

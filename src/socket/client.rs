@@ -17,6 +17,7 @@ use crate::connection::{Handshake, OpenInfo, Protocol};
 use crate::engine::{Conn, Data, Flow, Shortcut, StartUpper, Upper, new_sid};
 use crate::message::Message;
 use crate::panic::guarded;
+use crate::proto1::Session as Proto1Session;
 use crate::protocol::engine::Version;
 use crate::protocol::packet::{Decoded, Decoder, Kind, Packet};
 use crate::{DisconnectReason, Refused};
@@ -35,9 +36,6 @@ pub(crate) enum Command {
 #[derive(Default)]
 pub(crate) struct Mailbox {
     commands: Mutex<std::collections::VecDeque<Command>>,
-    /// Wakes a protocol-1 client's task; an Engine.IO client's task is
-    /// woken through its session instead ([`Conn::signal`]).
-    ready: tokio::sync::Notify,
 }
 
 impl Mailbox {
@@ -46,9 +44,9 @@ impl Mailbox {
     }
 
     /// Leaves a command for a protocol-1 client's task and wakes it.
-    pub(crate) fn send(&self, command: Command) {
+    pub(crate) fn send_to_session(&self, session: &Proto1Session, command: Command) {
         self.lock().push_back(command);
-        self.ready.notify_one();
+        session.signal();
     }
 
     /// Leaves a command for an Engine.IO client's task and wakes it.
@@ -60,17 +58,6 @@ impl Mailbox {
     /// The oldest command, if any.
     pub(crate) fn take(&self) -> Option<Command> {
         self.lock().pop_front()
-    }
-
-    /// The next command, oldest first. Cancel-safe: a command stays in the
-    /// box until returned.
-    pub(crate) async fn next(&self) -> Command {
-        loop {
-            if let Some(command) = self.lock().pop_front() {
-                return command;
-            }
-            self.ready.notified().await;
-        }
     }
 }
 

@@ -348,8 +348,9 @@ impl Socket {
             Wire::Engine { commands, conn } => {
                 commands.send_to(conn, Command::Disconnect(Arc::clone(&self.inner.ns.name)));
             }
-            Wire::Proto1 { commands, .. } => {
-                commands.send(Command::Disconnect(Arc::clone(&self.inner.ns.name)));
+            Wire::Proto1 { commands, session } => {
+                let command = Command::Disconnect(Arc::clone(&self.inner.ns.name));
+                commands.send_to_session(session, command);
             }
             Wire::Legacy(session) => session.close(DisconnectReason::ServerNamespaceDisconnect),
         }
@@ -363,8 +364,9 @@ impl Socket {
             Wire::Engine { commands, conn } => {
                 commands.send_to(conn, Command::CloseAll(Arc::clone(&self.inner.ns.name)));
             }
-            Wire::Proto1 { commands, .. } => {
-                commands.send(Command::CloseAll(Arc::clone(&self.inner.ns.name)));
+            Wire::Proto1 { commands, session } => {
+                let command = Command::CloseAll(Arc::clone(&self.inner.ns.name));
+                commands.send_to_session(session, command);
             }
             Wire::Legacy(session) => session.close(DisconnectReason::ServerNamespaceDisconnect),
         }

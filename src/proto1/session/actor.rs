@@ -3,21 +3,24 @@
 //! callbacks one at a time, in order, and decides the session's life:
 //! heartbeats on the persistent transports, the close timeout of a
 //! session no request carries, and the end, when every endpoint's
-//! `on_close` runs exactly once.
+//! `on_close` runs exactly once. A session carried by a WebSocket has its
+//! socket read and written here too.
 
+use std::future::poll_fn;
 use std::sync::Arc;
 
 use crate::ws::Text as Utf8Bytes;
-use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
+use super::carrier::{self, Carrier};
 use super::endpoints::Endpoints;
-use super::{Inbound, Session};
+use super::{Call, Inbound, Session};
 use crate::connection::Handshake;
 use crate::engine::{Beat, Flow, Heartbeat, later};
 use crate::proto1::Registry;
 use crate::protocol::engine::Version;
+use crate::protocol::proto1::Packet;
 use crate::settings::Settings;
 use crate::socket::Io;
 use crate::socket::client::Mailbox;
@@ -32,7 +35,6 @@ pub(crate) struct Actor {
     pub(crate) registry: Registry,
     /// The handshake's request; the endpoint `""` opens with it.
     pub(crate) handshake: Handshake,
-    pub(crate) inbox: mpsc::Receiver<Inbound>,
     /// The server's shutdown, if it runs under one.
     pub(crate) shutdown: Option<CancellationToken>,
 }
@@ -58,15 +60,15 @@ impl Actor {
             settings,
             registry,
             handshake,
-            mut inbox,
             shutdown,
         } = self;
         let commands = Arc::new(Mailbox::default());
         let mut endpoints =
             Endpoints::new(Arc::clone(&session), io, Arc::clone(&commands), handshake);
-        let reason = Clocks::new(&session, &settings)
-            .drive(&mut endpoints, &mut inbox, &commands)
-            .await;
+        let mut clocks = Clocks::new(&session, &settings);
+        let reason = clocks.drive(&mut endpoints, &commands).await;
+        session.close_inbox();
+        let websocket = clocks.websocket.take();
         session.close(reason);
         let reason = session.close_reason();
         tracing::debug!(%reason, "session closed");
@@ -75,6 +77,9 @@ impl Actor {
         }
         endpoints.close_all(reason).await;
         session.outbox.close();
+        if let Some(websocket) = websocket {
+            carrier::farewell(&session, websocket, reason).await;
+        }
         // 0.9.17 loses a `0::` that ends a poll: a polling client takes it
         // with its next GET, which must still find the session. (A client
         // that sent `0::` itself is not polling any more.)
@@ -98,11 +103,12 @@ impl Actor {
 }
 
 /// The clocks of one session: its heartbeat (on persistent transports)
-/// and its close timeout.
+/// and its close timeout; and the WebSocket carrying it, if one does.
 struct Clocks<'a> {
     session: &'a Session,
     settings: &'a Settings,
     heartbeat: Option<Heartbeat>,
+    websocket: Option<Box<Carrier>>,
 }
 
 impl<'a> Clocks<'a> {
@@ -111,17 +117,13 @@ impl<'a> Clocks<'a> {
             session,
             settings,
             heartbeat: None,
+            websocket: None,
         }
     }
 
     /// Feeds packets and commands to the endpoints until something ends
     /// the session.
-    async fn drive(
-        &mut self,
-        endpoints: &mut Endpoints,
-        inbox: &mut mpsc::Receiver<Inbound>,
-        commands: &Mailbox,
-    ) -> DisconnectReason {
+    async fn drive(&mut self, endpoints: &mut Endpoints, commands: &Mailbox) -> DisconnectReason {
         let session = self.session;
         let close_timeout = self.settings.proto1_close_timeout;
         // Built once and reset, not rebuilt each turn: this loop runs per
@@ -130,25 +132,51 @@ impl<'a> Clocks<'a> {
         let idle = sleep_until(far);
         let beat = sleep_until(far);
         tokio::pin!(idle, beat);
+        // What the two timers are set to: reset only when that changes (a
+        // reset to the same time still costs a visit to the timer).
+        let (mut idle_set, mut beat_set) = (far, far);
         loop {
             self.arm_heartbeat(endpoints);
-            let idle_at = session.idle_deadline(close_timeout);
-            if let Some(at) = idle_at {
+            // A WebSocket it holds carries the session: no idle clock.
+            let idle_at = match self.websocket {
+                Some(_) => None,
+                None => session.idle_deadline(close_timeout),
+            };
+            if let Some(at) = idle_at.filter(|&at| at != idle_set) {
                 idle.as_mut().reset(at);
+                idle_set = at;
             }
             if let Some(heartbeat) = &self.heartbeat {
-                beat.as_mut().reset(heartbeat.next_deadline());
+                let at = heartbeat.next_deadline();
+                if at != beat_set {
+                    beat.as_mut().reset(at);
+                    beat_set = at;
+                }
             }
             let beating = self.heartbeat.is_some();
+            let carried = self.websocket.is_some();
             let flow = tokio::select! {
                 biased;
-                () = session.closing() => return session.close_reason(),
-                inbound = inbox.recv() => match inbound {
-                    Some(inbound) => self.inbound(endpoints, inbound).await,
-                    None => Flow::Close(DisconnectReason::TransportClose),
+                call = poll_fn(|cx| session.poll_call(cx)) => match call {
+                    Call::Close => return session.close_reason(),
+                    Call::CarrierChanged => Flow::Continue,
+                    Call::Commands => self.commands(endpoints, commands).await,
+                    Call::Inbound => self.inbox(endpoints).await,
                 },
-                command = commands.next() => endpoints.command(command).await,
-                () = session.carrier_changed() => Flow::Continue,
+                packets = poll_fn(|cx| session.outbox.poll_next(cx)), if carried => match packets {
+                    Some(packets) => self.write(packets).await,
+                    None => Flow::Close(session.close_reason()),
+                },
+                read = carrier::next_packets(&mut self.websocket) => match read {
+                    Ok(packets) => {
+                        // What the callbacks queue is taken in the next
+                        // turn, just below: their pushes need not wake
+                        // this very task.
+                        session.outbox.mute();
+                        self.packets(endpoints, packets).await
+                    }
+                    Err(reason) => Flow::Close(reason),
+                },
                 () = &mut idle, if idle_at.is_some() => self.idle(),
                 () = &mut beat, if beating => self.beat(),
             };
@@ -158,23 +186,66 @@ impl<'a> Clocks<'a> {
         }
     }
 
+    /// Takes what the transports handed over, oldest first.
+    async fn inbox(&mut self, endpoints: &mut Endpoints) -> Flow {
+        while let Some(inbound) = self.session.take_inbound() {
+            if let Flow::Close(reason) = self.inbound(endpoints, inbound).await {
+                return Flow::Close(reason);
+            }
+        }
+        Flow::Continue
+    }
+
     async fn inbound(&mut self, endpoints: &mut Endpoints, inbound: Inbound) -> Flow {
         match inbound {
             Inbound::Opened(transport) => {
                 tracing::debug!(%transport, "session connected");
-                endpoints.open_root(transport).await
+                // Once per session: boxed, not a size of the actor's state.
+                Box::pin(endpoints.open_root(transport)).await
             }
-            Inbound::Packets(packets) => {
-                for packet in packets {
-                    tracing::trace!(?packet, "packet");
-                    if let Flow::Close(reason) =
-                        endpoints.on_packet(packet, &mut self.heartbeat).await
-                    {
-                        return Flow::Close(reason);
-                    }
-                }
+            Inbound::Packets(packets) => self.packets(endpoints, packets).await,
+            Inbound::WebSocket(websocket) => {
+                tracing::debug!("a websocket carries the session");
+                self.websocket = Some(websocket);
                 Flow::Continue
             }
+        }
+    }
+
+    async fn packets(
+        &mut self,
+        endpoints: &mut Endpoints,
+        packets: impl IntoIterator<Item = Packet>,
+    ) -> Flow {
+        for packet in packets {
+            tracing::trace!(?packet, "packet");
+            if let Flow::Close(reason) = endpoints.on_packet(packet, &mut self.heartbeat).await {
+                return Flow::Close(reason);
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Carries out what the connections' handles asked, oldest first.
+    async fn commands(&mut self, endpoints: &mut Endpoints, commands: &Mailbox) -> Flow {
+        while let Some(command) = commands.take() {
+            // Rare: boxed, not a size of the actor's state.
+            if let Flow::Close(reason) = Box::pin(endpoints.command(command)).await {
+                return Flow::Close(reason);
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Writes output to the WebSocket carrying the session.
+    async fn write(&mut self, packets: Vec<Utf8Bytes>) -> Flow {
+        let Some(websocket) = self.websocket.as_mut() else {
+            return Flow::Continue;
+        };
+        let stall = self.settings.proto1_heartbeat_timeout;
+        match carrier::write(self.session, &mut websocket.ws, packets, stall).await {
+            Ok(()) => Flow::Continue,
+            Err(reason) => Flow::Close(reason),
         }
     }
 

@@ -240,7 +240,10 @@ impl Endpoints {
         }
     }
 
-    /// Handles one packet from the client.
+    /// Handles one packet from the client. What a session does rarely
+    /// (join, leave) runs in a future of its own, boxed when it is needed:
+    /// inline, it would size the state of every session's actor, idle or
+    /// not.
     pub(super) async fn on_packet(
         &mut self,
         packet: Packet,
@@ -261,12 +264,13 @@ impl Endpoints {
             Packet::Disconnect { endpoint } => match namespace_of(&endpoint) {
                 "/" => Flow::Close(DisconnectReason::ClientNamespaceDisconnect),
                 nsp => {
-                    self.leave(nsp, DisconnectReason::ClientNamespaceDisconnect)
-                        .await;
+                    Box::pin(self.leave(nsp, DisconnectReason::ClientNamespaceDisconnect)).await;
                     Flow::Continue
                 }
             },
-            Packet::Connect { endpoint, query } => self.on_connect(&endpoint, query).await,
+            Packet::Connect { endpoint, query } => {
+                Box::pin(self.on_connect(&endpoint, query)).await
+            }
             Packet::Message { id, endpoint, data } => {
                 self.on_message(id, &endpoint, Message::Text(data)).await
             }
@@ -345,19 +349,23 @@ impl Endpoints {
         message: Message,
     ) -> Flow {
         let nsp = namespace_of(endpoint);
-        if !self.slots.contains_key(nsp) {
-            return self.not_joined(endpoint);
-        }
         let ack = match id {
             Some(MessageId { id, data_ack: true }) => Some(id),
-            Some(MessageId { id, .. }) => match self.protocol_ack(endpoint, id) {
-                Flow::Continue => None,
-                close => return close,
-            },
+            Some(MessageId { id, .. }) => {
+                // Acked only for an endpoint the client joined.
+                if !self.slots.contains_key(nsp) {
+                    return self.not_joined(endpoint);
+                }
+                match self.protocol_ack(endpoint, id) {
+                    Flow::Continue => None,
+                    close => return close,
+                }
+            }
             None => None,
         };
+        // One lookup on the path of every message.
         let Some(slot) = self.slots.get_mut(nsp) else {
-            return Flow::Continue;
+            return self.not_joined(endpoint);
         };
         if let Some(id) = ack {
             let args = Args::new(vec![message.into_value()], Vec::new());

@@ -4,24 +4,31 @@
 //!
 //! A session is made by the handshake. Its outgoing side is an [`Outbox`]
 //! of encoded packets, taken by whichever request carries them (one at a
-//! time); its incoming side is a bounded channel to the actor
+//! time); its incoming side is a short queue to the actor
 //! (`actor::Actor::run`), which also keeps the session's clocks: the
 //! heartbeats of the persistent transports and the close timeout of a
-//! session no transport carries.
+//! session no transport carries. A WebSocket carrying the session is
+//! handed to the actor, which then reads and writes it itself
+//! ([`carrier`]).
 
 pub(crate) mod actor;
+pub(crate) mod carrier;
 mod endpoints;
 mod outbox;
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc};
+use futures_util::task::AtomicWaker;
+use tokio::sync::Notify;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use crate::protocol::proto1::Packet;
 use crate::{DisconnectReason, Transport};
+use carrier::Carrier;
 
 pub(crate) use outbox::{Outbox, PushError};
 
@@ -36,6 +43,23 @@ pub(crate) enum Inbound {
     Opened(Transport),
     /// Packets from the client, in order.
     Packets(Vec<Packet>),
+    /// A WebSocket carries the session from now on: the actor reads and
+    /// writes it.
+    WebSocket(Box<Carrier>),
+}
+
+/// What the session's actor is called for ([`Session::poll_call`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Call {
+    /// The session is asked to end.
+    Close,
+    /// A request began or stopped carrying the session (maybe spuriously:
+    /// look again).
+    CarrierChanged,
+    /// Commands wait in the connections' mailbox.
+    Commands,
+    /// Something waits in the inbox ([`Session::take_inbound`]).
+    Inbound,
 }
 
 /// The part of a session shared by its actor, its transports and the
@@ -43,12 +67,38 @@ pub(crate) enum Inbound {
 pub(crate) struct Session {
     pub(crate) id: Arc<str>,
     pub(crate) outbox: Outbox,
-    inbox: mpsc::Sender<Inbound>,
-    cancel: CancellationToken,
+    /// What the transports hand the actor, in order: a queue, not a
+    /// channel, which would allocate a block of slots per session up
+    /// front and take more work to look at once per message.
+    inbox: Mutex<Inbox>,
+    /// The actor took from a full inbox, or it closed: a transport
+    /// waiting to hand something over looks again.
+    inbox_room: Notify,
+    /// Set once the session is asked to end; `attention` wakes whoever
+    /// waits for that, and `actor` the session's actor. Flags and a
+    /// registered waker, not a cancellation token or a `Notify`: the actor
+    /// looks at its flags at every turn, once per message, and a look at
+    /// either of those takes a lock.
+    closing: AtomicBool,
+    attention: Notify,
+    /// A request began or stopped carrying the session.
+    carrier_changed: AtomicBool,
+    /// The handles of the session's connections left commands.
+    signaled: AtomicBool,
+    /// Something was put in the inbox.
+    inbound: AtomicBool,
+    /// The session's actor, woken when one of the four flags above is set
+    /// ([`Session::poll_call`]).
+    actor: AtomicWaker,
     reason: OnceLock<DisconnectReason>,
     carry: Mutex<Carry>,
-    /// A request began or stopped carrying the session.
-    carrier_changed: Notify,
+}
+
+/// The actor's inbox: at most [`INBOX_DEPTH`] things waiting.
+struct Inbox {
+    queue: VecDeque<Inbound>,
+    /// The actor takes no more.
+    closed: bool,
 }
 
 /// Who carries the session's output.
@@ -62,27 +112,29 @@ struct Carry {
 }
 
 impl Session {
-    /// A new session with a fresh CSPRNG id; `parent` ties it to a
-    /// server's shutdown.
-    pub(crate) fn new(
-        max_queued_bytes: usize,
-        parent: Option<&CancellationToken>,
-    ) -> (Session, mpsc::Receiver<Inbound>) {
-        let (inbox, receiver) = mpsc::channel(INBOX_DEPTH);
-        let session = Session {
+    /// A new session with a fresh CSPRNG id.
+    pub(crate) fn new(max_queued_bytes: usize) -> Session {
+        Session {
             id: Arc::from(crate::legacy::session::new_id().as_str()),
             outbox: Outbox::new(max_queued_bytes),
-            inbox,
-            cancel: parent.map_or_else(CancellationToken::new, CancellationToken::child_token),
+            inbox: Mutex::new(Inbox {
+                queue: VecDeque::new(),
+                closed: false,
+            }),
+            inbox_room: Notify::new(),
+            closing: AtomicBool::new(false),
+            attention: Notify::new(),
+            carrier_changed: AtomicBool::new(false),
+            signaled: AtomicBool::new(false),
+            inbound: AtomicBool::new(false),
+            actor: AtomicWaker::new(),
             reason: OnceLock::new(),
             carry: Mutex::new(Carry {
                 current: None,
                 transport: None,
                 idle_since: Instant::now(),
             }),
-            carrier_changed: Notify::new(),
-        };
-        (session, receiver)
+        }
     }
 
     fn carry_state(&self) -> MutexGuard<'_, Carry> {
@@ -92,19 +144,73 @@ impl Session {
     /// Asks the actor to end the session. The first reason given wins.
     pub(crate) fn close(&self, reason: DisconnectReason) {
         let _ = self.reason.set(reason);
-        self.cancel.cancel();
+        self.closing.store(true, Ordering::Release);
+        self.attention.notify_waiters();
+        self.actor.wake();
     }
 
     pub(crate) fn is_closing(&self) -> bool {
-        self.cancel.is_cancelled()
+        self.closing.load(Ordering::Acquire)
     }
 
     /// Resolves once the session is asked to close.
     pub(crate) async fn closing(&self) {
-        self.cancel.cancelled().await
+        loop {
+            let notified = self.attention.notified();
+            tokio::pin!(notified);
+            // Registered before the check: a close between the two wakes it.
+            notified.as_mut().enable();
+            if self.is_closing() {
+                return;
+            }
+            notified.await;
+        }
     }
 
-    /// Why the session is closing; a cancelled parent means shutdown.
+    /// What the session's actor is called for besides its clocks and its
+    /// transports' input, polled: it leaves its waker, then looks. The
+    /// session's end comes first.
+    pub(crate) fn poll_call(&self, cx: &mut Context<'_>) -> Poll<Call> {
+        if let Some(call) = self.call() {
+            return Poll::Ready(call);
+        }
+        self.actor.register(cx.waker());
+        match self.call() {
+            Some(call) => Poll::Ready(call),
+            None => Poll::Pending,
+        }
+    }
+
+    fn call(&self) -> Option<Call> {
+        fn take(flag: &AtomicBool) -> bool {
+            // Read before written: the common answer, no, writes nothing.
+            flag.load(Ordering::Relaxed) && flag.swap(false, Ordering::AcqRel)
+        }
+        if self.is_closing() {
+            Some(Call::Close)
+        } else if take(&self.carrier_changed) {
+            Some(Call::CarrierChanged)
+        } else if take(&self.signaled) {
+            Some(Call::Commands)
+        } else if take(&self.inbound) {
+            Some(Call::Inbound)
+        } else {
+            None
+        }
+    }
+
+    fn carrier_changed(&self) {
+        self.carrier_changed.store(true, Ordering::Release);
+        self.actor.wake();
+    }
+
+    /// Tells the actor that its connections' handles left commands.
+    pub(crate) fn signal(&self) {
+        self.signaled.store(true, Ordering::Release);
+        self.actor.wake();
+    }
+
+    /// Why the session is closing; no reason given means shutdown.
     pub(crate) fn close_reason(&self) -> DisconnectReason {
         self.reason
             .get()
@@ -122,16 +228,92 @@ impl Session {
         self.send(Inbound::Packets(packets)).await
     }
 
-    async fn send(&self, inbound: Inbound) -> bool {
-        let inbound = match self.inbox.try_send(inbound) {
-            Ok(()) => return true,
-            Err(mpsc::error::TrySendError::Closed(_)) => return false,
-            Err(mpsc::error::TrySendError::Full(inbound)) => inbound,
-        };
-        tokio::select! {
-            sent = self.inbox.send(inbound) => sent.is_ok(),
-            () = self.cancel.cancelled() => false,
+    /// Hands a WebSocket carrying the session to the actor; gives it back
+    /// when the session is gone.
+    pub(crate) async fn hand_over(&self, carrier: Carrier) -> Result<(), Box<Carrier>> {
+        let inbound = Inbound::WebSocket(Box::new(carrier));
+        match self.send_or_return(inbound).await {
+            Some(Inbound::WebSocket(carrier)) => Err(carrier),
+            _ => Ok(()),
         }
+    }
+
+    async fn send(&self, inbound: Inbound) -> bool {
+        self.send_or_return(inbound).await.is_none()
+    }
+
+    fn inbox(&self) -> MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends to the actor, waiting while [`INBOX_DEPTH`] things wait
+    /// already; `Some` with what was not delivered, once the actor takes
+    /// no more or the session is closing.
+    async fn send_or_return(&self, mut inbound: Inbound) -> Option<Inbound> {
+        loop {
+            match self.try_send(inbound) {
+                Ok(()) => return None,
+                Err((inbound, true)) => return Some(inbound),
+                Err((again, false)) => inbound = again,
+            }
+            let room = self.inbox_room.notified();
+            tokio::pin!(room);
+            // Registered before the second look: room made between the
+            // two wakes it.
+            room.as_mut().enable();
+            match self.try_send(inbound) {
+                Ok(()) => return None,
+                Err((inbound, true)) => return Some(inbound),
+                Err((again, false)) => inbound = again,
+            }
+            tokio::select! {
+                () = room => {}
+                () = self.closing() => return Some(inbound),
+            }
+        }
+    }
+
+    /// Queues `inbound` unless the inbox is full or closed: then gives it
+    /// back, with whether it is closed.
+    fn try_send(&self, inbound: Inbound) -> Result<(), (Inbound, bool)> {
+        {
+            let mut inbox = self.inbox();
+            if inbox.closed {
+                return Err((inbound, true));
+            }
+            if inbox.queue.len() >= INBOX_DEPTH {
+                return Err((inbound, false));
+            }
+            inbox.queue.push_back(inbound);
+        }
+        self.inbound.store(true, Ordering::Release);
+        self.actor.wake();
+        Ok(())
+    }
+
+    /// For the actor: the oldest thing in the inbox.
+    pub(crate) fn take_inbound(&self) -> Option<Inbound> {
+        let (next, was_full) = {
+            let mut inbox = self.inbox();
+            let was_full = inbox.queue.len() >= INBOX_DEPTH;
+            (inbox.queue.pop_front(), was_full)
+        };
+        if was_full {
+            self.inbox_room.notify_waiters();
+        }
+        next
+    }
+
+    /// For the actor, at its end: it takes no more. What waits in the
+    /// inbox is dropped (a WebSocket in it closes).
+    pub(crate) fn close_inbox(&self) {
+        let unread = {
+            let mut inbox = self.inbox();
+            inbox.closed = true;
+            std::mem::take(&mut inbox.queue)
+        };
+        self.inbox_room.notify_waiters();
+        drop(unread);
     }
 
     /// Marks a request of `transport` as carrying the session's output;
@@ -146,7 +328,7 @@ impl Session {
             carry.current = Some(transport);
             carry.transport.replace(transport).is_none()
         };
-        self.carrier_changed.notify_one();
+        self.carrier_changed();
         let guard = CarryGuard {
             session: Arc::clone(self),
         };
@@ -177,12 +359,6 @@ impl Session {
             None => Some(crate::engine::later(carry.idle_since, close_timeout)),
         }
     }
-
-    /// Resolves when a request begins or stops carrying the session (maybe
-    /// spuriously: look again).
-    pub(crate) async fn carrier_changed(&self) {
-        self.carrier_changed.notified().await
-    }
 }
 
 /// Held while a request carries a session's output; releases it on drop,
@@ -198,7 +374,7 @@ impl Drop for CarryGuard {
             carry.current = None;
             carry.idle_since = Instant::now();
         }
-        self.session.carrier_changed.notify_one();
+        self.session.carrier_changed();
     }
 }
 
@@ -208,20 +384,48 @@ mod tests {
 
     #[tokio::test]
     async fn one_request_carries_at_a_time_and_the_first_opens() {
-        let (session, mut inbox) = Session::new(1024, None);
+        let session = Session::new(1024);
         let session = Arc::new(session);
         assert_eq!(session.id.len(), 22);
         assert!(session.idle_deadline(Duration::from_secs(1)).is_some());
         let first = session.carry(Transport::XhrPolling).await.unwrap();
         assert!(matches!(
-            inbox.try_recv(),
-            Ok(Inbound::Opened(Transport::XhrPolling))
+            session.take_inbound(),
+            Some(Inbound::Opened(Transport::XhrPolling))
         ));
         assert!(session.carry(Transport::XhrPolling).await.is_none());
         assert!(session.idle_deadline(Duration::from_secs(1)).is_none());
         drop(first);
         let _second = session.carry(Transport::XhrPolling).await.unwrap();
-        assert!(inbox.try_recv().is_err(), "only the first carrier opens");
+        assert!(
+            session.take_inbound().is_none(),
+            "only the first carrier opens"
+        );
         assert_eq!(session.transport(), Some(Transport::XhrPolling));
+    }
+
+    #[tokio::test]
+    async fn a_full_inbox_holds_its_sender_until_the_actor_takes_and_a_closed_one_refuses() {
+        let session = Arc::new(Session::new(1024));
+        for _ in 0..INBOX_DEPTH {
+            assert!(session.deliver(vec![Packet::Noop]).await);
+        }
+        let waiting = tokio::spawn({
+            let session = Arc::clone(&session);
+            async move { session.deliver(vec![Packet::Heartbeat]).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "the ninth waits for room");
+        assert!(matches!(session.take_inbound(), Some(Inbound::Packets(_))));
+        let delivered = tokio::time::timeout(Duration::from_secs(5), waiting).await;
+        assert!(delivered.expect("room wakes the sender").unwrap());
+        let mut taken = 0;
+        while session.take_inbound().is_some() {
+            taken += 1;
+        }
+        assert_eq!(taken, INBOX_DEPTH, "seven left and the one that waited");
+        session.close_inbox();
+        assert!(!session.deliver(vec![Packet::Noop]).await);
+        assert!(session.take_inbound().is_none());
     }
 }

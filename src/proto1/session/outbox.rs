@@ -5,8 +5,10 @@
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll};
 
 use crate::ws::Text as Utf8Bytes;
+use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 
 /// Why a push was not queued.
@@ -26,6 +28,10 @@ pub(crate) struct Outbox {
     /// (a waiter registers before it looks, so none misses a change): a
     /// taker that stopped waiting must not swallow the wake-up of the next.
     ready: Notify,
+    /// The session's actor while a WebSocket carries the session: woken
+    /// like `ready`'s waiters, through one registered waker, which a wake
+    /// takes (the pushes until its next look wake it no more).
+    actor: AtomicWaker,
     /// Everything queued was taken.
     drained: Notify,
     limit: usize,
@@ -46,6 +52,7 @@ impl Outbox {
                 closed: false,
             }),
             ready: Notify::new(),
+            actor: AtomicWaker::new(),
             drained: Notify::new(),
             limit,
         }
@@ -80,7 +87,7 @@ impl Outbox {
             }
             state.bytes = bytes;
         }
-        self.ready.notify_waiters();
+        self.wake();
         Ok(())
     }
 
@@ -95,7 +102,7 @@ impl Outbox {
             state.bytes += packet.len();
             state.queue.push_back(packet);
         }
-        self.ready.notify_waiters();
+        self.wake();
         true
     }
 
@@ -155,7 +162,33 @@ impl Outbox {
     /// be taken.
     pub(crate) fn close(&self) {
         self.lock().closed = true;
+        self.wake();
+    }
+
+    fn wake(&self) {
         self.ready.notify_waiters();
+        self.actor.wake();
+    }
+
+    /// [`next`](Outbox::next) for the session's actor, polled: it leaves
+    /// its waker, then looks.
+    pub(crate) fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<Vec<Utf8Bytes>>> {
+        self.actor.register(cx.waker());
+        let mut state = self.lock();
+        if !state.queue.is_empty() {
+            return Poll::Ready(Some(self.drain(&mut state)));
+        }
+        if state.closed {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    }
+
+    /// Takes the actor's waker back: what is pushed until its next look is
+    /// taken then, without waking it (it pushes itself, while it handles a
+    /// message).
+    pub(crate) fn mute(&self) {
+        drop(self.actor.take());
     }
 }
 

@@ -6,8 +6,9 @@ use std::fmt::Write;
 use super::{Proto1Error, parse_u64};
 use crate::protocol::utf16;
 
-/// Starts each frame of a batch and ends its length.
-pub(super) const MARK: char = '\u{fffd}';
+/// Starts each frame of a batch and ends its length; a lone packet never
+/// begins with it.
+pub(crate) const MARK: char = '\u{fffd}';
 /// A frame length with more digits than this cannot describe a payload we
 /// accept (ten digits already allow 9,999,999,999 UTF-16 units).
 const MAX_LEN_DIGITS: usize = 10;
