@@ -62,6 +62,45 @@ async fn a_client_that_lets_its_queue_fill_is_closed() {
 }
 
 #[tokio::test]
+async fn a_websocket_client_that_stops_reading_is_given_up() {
+    // A queue too large to fill first: only the stalled write can end it,
+    // after the heartbeat timeout, long before any heartbeat is due.
+    let settings = patient()
+        .max_queued_bytes(1 << 30)
+        .proto1_heartbeat_interval(Duration::from_secs(60))
+        .proto1_heartbeat_timeout(Duration::from_secs(1));
+    let mut h = Harness::start(settings).await;
+    let (_, mut client) = WsClient::open(h.addr()).await;
+    client.expect("3:::Welcome").await;
+    h.opened("/").await;
+    // Every message is echoed, and the client reads none of them: the
+    // connection fills and the server's write stalls.
+    let big = format!("3:::{}", "x".repeat(64 * 1024));
+    let sender = tokio::spawn(async move {
+        use futures_util::SinkExt;
+        let message = tokio_tungstenite::tungstenite::Message::text(big);
+        while client.ws.send(message.clone()).await.is_ok() {}
+    });
+    let mut seen = h.next().await;
+    while matches!(seen, Seen::Message { .. }) {
+        seen = h.next().await;
+    }
+    assert_eq!(
+        seen,
+        Seen::Close {
+            nsp: "/".into(),
+            reason: DisconnectReason::PingTimeout
+        }
+    );
+    h.no_sessions().await;
+    // Its connection is closed too: the sender's writes fail.
+    tokio::time::timeout(Duration::from_secs(10), sender)
+        .await
+        .expect("the connection closed")
+        .unwrap();
+}
+
+#[tokio::test]
 async fn shutdown_closes_sessions_without_a_0_so_that_clients_reconnect() {
     let mut h = Harness::start(patient()).await;
     let (_, mut ws) = WsClient::open(h.addr()).await;

@@ -245,7 +245,12 @@ impl<'a> Clocks<'a> {
         let stall = self.settings.proto1_heartbeat_timeout;
         match carrier::write(self.session, &mut websocket.ws, packets, stall).await {
             Ok(()) => Flow::Continue,
-            Err(reason) => Flow::Close(reason),
+            Err(reason) => {
+                // A write given up may have left half a frame: nothing more
+                // goes on this connection, not even a farewell.
+                self.websocket = None;
+                Flow::Close(reason)
+            }
         }
     }
 
