@@ -1,7 +1,7 @@
 //! websocket and flashsocket: RFC 6455 over the HTTP connection, one
 //! packet per text message each way (never batched). Once upgraded, the
 //! socket is the session actor's to read and write
-//! ([`carrier`](crate::proto1::session::carrier)).
+//! (`proto1::session::carrier`).
 //!
 //! ```text
 //! GET /{resource}/1/{websocket|flashsocket}/{sid}?{query}
