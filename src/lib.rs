@@ -129,6 +129,7 @@ mod error;
 mod flash;
 mod http;
 mod js;
+mod latch;
 mod legacy;
 mod message;
 mod panic;

@@ -13,6 +13,7 @@ use tokio::sync::{Notify, mpsc};
 
 use super::Inbound;
 use crate::DisconnectReason;
+use crate::latch::Latch;
 use crate::protocol::engine::{BinaryMode, Outgoing, Version};
 use crate::ws::Text;
 
@@ -74,11 +75,8 @@ pub(crate) struct Conn {
     signaled: AtomicBool,
     /// Polling sessions only: what POSTs and a probe hand the task.
     inbox: Option<mpsc::Sender<Inbound>>,
-    /// Set once the session is asked to end; `attention` wakes whoever
-    /// waits for that. Cheaper to watch than a cancellation token, whose
-    /// check takes a lock: the session's task watches it once per message.
-    closing: AtomicBool,
-    attention: Notify,
+    /// Raised once the session is asked to end.
+    closing: Latch,
     reason: OnceLock<DisconnectReason>,
     limit: usize,
 }
@@ -109,8 +107,7 @@ impl Conn {
             doorbell: Doorbell::default(),
             signaled: AtomicBool::new(false),
             inbox,
-            closing: AtomicBool::new(false),
-            attention: Notify::new(),
+            closing: Latch::default(),
             reason: OnceLock::new(),
             limit,
         }
@@ -252,27 +249,17 @@ impl Conn {
     /// Asks the session's task to end the session; the first reason wins.
     pub(crate) fn close(&self, reason: DisconnectReason) {
         let _ = self.reason.set(reason);
-        self.closing.store(true, Ordering::Release);
-        self.attention.notify_waiters();
+        self.closing.raise();
         self.doorbell.ring();
     }
 
     pub(crate) fn is_closing(&self) -> bool {
-        self.closing.load(Ordering::Acquire)
+        self.closing.is_raised()
     }
 
     /// Resolves once the session is asked to end.
     pub(crate) async fn closing(&self) {
-        loop {
-            let notified = self.attention.notified();
-            tokio::pin!(notified);
-            // Registered before the check: a close between the two wakes it.
-            notified.as_mut().enable();
-            if self.is_closing() {
-                return;
-            }
-            notified.await;
-        }
+        self.closing.raised().await
     }
 
     /// Why the session ends.

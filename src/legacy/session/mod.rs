@@ -16,6 +16,7 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use tokio::sync::mpsc;
 
+use crate::latch::Latch;
 use crate::protocol::legacy::{self, Frame};
 use crate::{DisconnectReason, Transport};
 
@@ -44,14 +45,11 @@ pub(crate) struct Session {
     /// HTTP transports' POSTs deliver here; a WebSocket session's task
     /// reads its client itself and has none.
     inbox: Option<mpsc::Sender<Vec<Frame>>>,
-    /// Set once the session is asked to end; `attention` wakes whoever
-    /// waits for that (an atomic flag: watched once per message, unlike a
-    /// cancellation token, whose check takes a lock).
-    closing: std::sync::atomic::AtomicBool,
-    attention: tokio::sync::Notify,
+    /// Raised once the session is asked to end.
+    closing: Latch,
     /// The session's task, woken too when the session is asked to end: it
-    /// watches that at every turn, which through `attention` would take
-    /// the `Notify`'s lock each time.
+    /// watches that at every turn, which through the latch's `Notify`
+    /// would take a lock each time.
     actor: futures_util::task::AtomicWaker,
     reason: OnceLock<DisconnectReason>,
     poll: Mutex<PollState>,
@@ -86,8 +84,7 @@ impl Session {
             transport,
             outbox,
             inbox,
-            closing: std::sync::atomic::AtomicBool::new(false),
-            attention: tokio::sync::Notify::new(),
+            closing: Latch::default(),
             actor: futures_util::task::AtomicWaker::new(),
             reason: OnceLock::new(),
             poll: Mutex::new(PollState {
@@ -101,28 +98,17 @@ impl Session {
     /// Asks the actor to end the session. The first reason given wins.
     pub(crate) fn close(&self, reason: DisconnectReason) {
         let _ = self.reason.set(reason);
-        self.closing
-            .store(true, std::sync::atomic::Ordering::Release);
-        self.attention.notify_waiters();
+        self.closing.raise();
         self.actor.wake();
     }
 
     pub(crate) fn is_closing(&self) -> bool {
-        self.closing.load(std::sync::atomic::Ordering::Acquire)
+        self.closing.is_raised()
     }
 
     /// Resolves once the session is asked to close.
     pub(crate) async fn closing(&self) {
-        loop {
-            let notified = self.attention.notified();
-            tokio::pin!(notified);
-            // Registered before the check: a close between the two wakes it.
-            notified.as_mut().enable();
-            if self.is_closing() {
-                return;
-            }
-            notified.await;
-        }
+        self.closing.raised().await
     }
 
     /// [`closing`](Session::closing) for the session's own task, polled:

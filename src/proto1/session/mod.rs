@@ -26,6 +26,7 @@ use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::latch::Latch;
 use crate::protocol::proto1::Packet;
 use crate::{DisconnectReason, Transport};
 use carrier::Carrier;
@@ -74,21 +75,20 @@ pub(crate) struct Session {
     /// The actor took from a full inbox, or it closed: a transport
     /// waiting to hand something over looks again.
     inbox_room: Notify,
-    /// Set once the session is asked to end; `attention` wakes whoever
-    /// waits for that, and `actor` the session's actor. Flags and a
-    /// registered waker, not a cancellation token or a `Notify`: the actor
-    /// looks at its flags at every turn, once per message, and a look at
-    /// either of those takes a lock.
-    closing: AtomicBool,
-    attention: Notify,
+    /// Raised once the session is asked to end. It and the flags below
+    /// wake the actor through `actor`: a registered waker, not a
+    /// cancellation token or a `Notify`, since the actor looks at them at
+    /// every turn, once per message, and a look at either of those takes a
+    /// lock.
+    closing: Latch,
     /// A request began or stopped carrying the session.
     carrier_changed: AtomicBool,
     /// The handles of the session's connections left commands.
     signaled: AtomicBool,
     /// Something was put in the inbox.
     inbound: AtomicBool,
-    /// The session's actor, woken when one of the four flags above is set
-    /// ([`Session::poll_call`]).
+    /// The session's actor, woken when the latch or one of the three flags
+    /// above is set ([`Session::poll_call`]).
     actor: AtomicWaker,
     reason: OnceLock<DisconnectReason>,
     carry: Mutex<Carry>,
@@ -122,8 +122,7 @@ impl Session {
                 closed: false,
             }),
             inbox_room: Notify::new(),
-            closing: AtomicBool::new(false),
-            attention: Notify::new(),
+            closing: Latch::default(),
             carrier_changed: AtomicBool::new(false),
             signaled: AtomicBool::new(false),
             inbound: AtomicBool::new(false),
@@ -144,27 +143,17 @@ impl Session {
     /// Asks the actor to end the session. The first reason given wins.
     pub(crate) fn close(&self, reason: DisconnectReason) {
         let _ = self.reason.set(reason);
-        self.closing.store(true, Ordering::Release);
-        self.attention.notify_waiters();
+        self.closing.raise();
         self.actor.wake();
     }
 
     pub(crate) fn is_closing(&self) -> bool {
-        self.closing.load(Ordering::Acquire)
+        self.closing.is_raised()
     }
 
     /// Resolves once the session is asked to close.
     pub(crate) async fn closing(&self) {
-        loop {
-            let notified = self.attention.notified();
-            tokio::pin!(notified);
-            // Registered before the check: a close between the two wakes it.
-            notified.as_mut().enable();
-            if self.is_closing() {
-                return;
-            }
-            notified.await;
-        }
+        self.closing.raised().await
     }
 
     /// What the session's actor is called for besides its clocks and its
