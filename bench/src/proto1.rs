@@ -10,14 +10,10 @@
 use std::io;
 use std::net::SocketAddr;
 
-use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::client::error;
+use crate::client::{self, Stream, error};
 
 /// The path of the handshake.
 pub const HANDSHAKE_PATH: &str = "/socket.io/1/";
@@ -31,7 +27,7 @@ const MAX_HANDSHAKE: usize = 16 * 1024;
 /// [`WsClient::recv`] answers heartbeats itself and yields every other
 /// packet as it came, one per frame.
 pub struct WsClient {
-    stream: WebSocketStream<TcpStream>,
+    stream: Stream,
     session_id: String,
     /// Heartbeats owed to the server, written before the next send or
     /// receive (so a cancelled `recv` never loses one).
@@ -43,17 +39,9 @@ impl WsClient {
     /// WebSocket and waits for `1::`.
     pub async fn connect(addr: SocketAddr) -> io::Result<WsClient> {
         let session_id = handshake(addr).await?;
-        let tcp = TcpStream::connect(addr).await?;
-        tcp.set_nodelay(true)?;
-        let url = format!("ws://{addr}/socket.io/1/websocket/{session_id}");
-        // As in the 0.6 client: a small read buffer keeps 10,000 clients lean.
-        let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
-        let (stream, _response) =
-            tokio_tungstenite::client_async_with_config(url, tcp, Some(config))
-                .await
-                .map_err(|e| error(format!("websocket handshake: {e}")))?;
+        let path = format!("/socket.io/1/websocket/{session_id}");
         let mut client = WsClient {
-            stream,
+            stream: client::open(addr, &path).await?,
             session_id,
             owed_heartbeats: 0,
         };
@@ -76,10 +64,7 @@ impl WsClient {
     /// Sends one packet as-is, e.g. `5:::{"name":"ev"}`.
     pub async fn send_packet(&mut self, packet: &str) -> io::Result<()> {
         self.pay_owed().await?;
-        self.stream
-            .send(WsMessage::text(packet))
-            .await
-            .map_err(|e| error(format!("websocket send: {e}")))
+        client::send_text(&mut self.stream, packet).await
     }
 
     /// The next packet that is not a heartbeat or a noop, as it came. A
@@ -89,19 +74,7 @@ impl WsClient {
     pub async fn recv(&mut self) -> io::Result<String> {
         loop {
             self.pay_owed().await?;
-            let message = self
-                .stream
-                .next()
-                .await
-                .ok_or_else(|| error("websocket closed by the server"))?
-                .map_err(|e| error(format!("websocket receive: {e}")))?;
-            let text = match message {
-                WsMessage::Text(text) => text,
-                WsMessage::Close(frame) => {
-                    return Err(error(format!("websocket closed by the server: {frame:?}")));
-                }
-                _ => continue,
-            };
+            let text = client::next_text(&mut self.stream).await?;
             match text.as_str() {
                 "2::" => self.owed_heartbeats += 1,
                 "8::" => {}
@@ -112,19 +85,13 @@ impl WsClient {
     }
 
     /// Closes the WebSocket politely.
-    pub async fn close(mut self) -> io::Result<()> {
-        self.stream
-            .close(None)
-            .await
-            .map_err(|e| error(format!("websocket close: {e}")))
+    pub async fn close(self) -> io::Result<()> {
+        client::close(self.stream).await
     }
 
     async fn pay_owed(&mut self) -> io::Result<()> {
         while self.owed_heartbeats > 0 {
-            self.stream
-                .send(WsMessage::text("2::"))
-                .await
-                .map_err(|e| error(format!("websocket send: {e}")))?;
+            client::send_text(&mut self.stream, "2::").await?;
             self.owed_heartbeats -= 1;
         }
         Ok(())

@@ -4,13 +4,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 
-use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-
-use super::error;
+use super::{Stream, error};
 use crate::codec::{self, Frame};
 
 /// A Socket.IO 0.6 session over WebSocket.
@@ -19,7 +13,7 @@ use crate::codec::{self, Frame};
 /// id) arrived. [`WsClient::recv`] answers heartbeats itself and yields every
 /// other message, one [`Frame`] at a time even when the server batched them.
 pub struct WsClient {
-    stream: WebSocketStream<TcpStream>,
+    stream: Stream,
     session_id: String,
     pending: VecDeque<Frame>,
     /// Heartbeat echoes owed to the server, written before the next send or
@@ -35,18 +29,8 @@ impl WsClient {
 
     /// Opens the WebSocket at `path` on `addr` and waits for the session id.
     pub async fn connect_path(addr: SocketAddr, path: &str) -> io::Result<WsClient> {
-        let tcp = TcpStream::connect(addr).await?;
-        tcp.set_nodelay(true)?;
-        let url = format!("ws://{addr}{path}");
-        // tungstenite's default 128 KiB read buffer is zero-filled, so
-        // resident: 10,000 clients would need 1.3 GB. Messages here are small.
-        let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
-        let (stream, _response) =
-            tokio_tungstenite::client_async_with_config(url, tcp, Some(config))
-                .await
-                .map_err(|e| error(format!("websocket handshake: {e}")))?;
         let mut client = WsClient {
-            stream,
+            stream: super::open(addr, path).await?,
             session_id: String::new(),
             pending: VecDeque::new(),
             owed: VecDeque::new(),
@@ -77,10 +61,7 @@ impl WsClient {
     /// Sends an already framed payload.
     pub async fn send_payload(&mut self, payload: String) -> io::Result<()> {
         self.pay_owed().await?;
-        self.stream
-            .send(WsMessage::text(payload))
-            .await
-            .map_err(|e| error(format!("websocket send: {e}")))
+        super::send_text(&mut self.stream, payload).await
     }
 
     /// The next message that is not a heartbeat. Heartbeats are echoed.
@@ -93,19 +74,7 @@ impl WsClient {
             if let Some(frame) = self.pending.pop_front() {
                 return Ok(frame);
             }
-            let message = self
-                .stream
-                .next()
-                .await
-                .ok_or_else(|| error("websocket closed by the server"))?
-                .map_err(|e| error(format!("websocket receive: {e}")))?;
-            let text = match message {
-                WsMessage::Text(text) => text,
-                WsMessage::Close(frame) => {
-                    return Err(error(format!("websocket closed by the server: {frame:?}")));
-                }
-                _ => continue,
-            };
+            let text = super::next_text(&mut self.stream).await?;
             let parts = codec::split(&text).map_err(|e| error(format!("bad payload: {e}")))?;
             for data in parts {
                 match Frame::from_data(data) {
@@ -117,19 +86,13 @@ impl WsClient {
     }
 
     /// Closes the WebSocket politely.
-    pub async fn close(mut self) -> io::Result<()> {
-        self.stream
-            .close(None)
-            .await
-            .map_err(|e| error(format!("websocket close: {e}")))
+    pub async fn close(self) -> io::Result<()> {
+        super::close(self.stream).await
     }
 
     async fn pay_owed(&mut self) -> io::Result<()> {
         while let Some(echo) = self.owed.front() {
-            self.stream
-                .send(WsMessage::text(echo.clone()))
-                .await
-                .map_err(|e| error(format!("websocket send: {e}")))?;
+            super::send_text(&mut self.stream, echo.clone()).await?;
             self.owed.pop_front();
         }
         Ok(())

@@ -5,14 +5,8 @@
 use std::io;
 use std::net::SocketAddr;
 
-use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-
 use super::codec::{self, kind};
-use crate::client::error;
+use crate::client::{self, Stream, error};
 
 /// The path and query a current client opens a WebSocket session at.
 pub const PATH: &str = "/socket.io/?EIO=4&transport=websocket";
@@ -24,7 +18,7 @@ pub const PATH: &str = "/socket.io/?EIO=4&transport=websocket";
 /// CONNECT. [`WsClient::recv`] answers pings itself and yields every
 /// Engine.IO message packet (`4...`) as it came, one per frame.
 pub struct WsClient {
-    stream: WebSocketStream<TcpStream>,
+    stream: Stream,
     engine_sid: String,
     sid: String,
     /// Pongs owed to the server, written before the next send or receive
@@ -41,17 +35,8 @@ impl WsClient {
 
     /// Like [`WsClient::connect`], at another path and query.
     pub async fn connect_path(addr: SocketAddr, path: &str) -> io::Result<WsClient> {
-        let tcp = TcpStream::connect(addr).await?;
-        tcp.set_nodelay(true)?;
-        let url = format!("ws://{addr}{path}");
-        // As in the 0.6 client: a small read buffer keeps 10,000 clients lean.
-        let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
-        let (stream, _response) =
-            tokio_tungstenite::client_async_with_config(url, tcp, Some(config))
-                .await
-                .map_err(|e| error(format!("websocket handshake: {e}")))?;
         let mut client = WsClient {
-            stream,
+            stream: client::open(addr, path).await?,
             engine_sid: String::new(),
             sid: String::new(),
             owed_pongs: 0,
@@ -89,10 +74,7 @@ impl WsClient {
     /// Sends one Engine.IO packet as-is, e.g. `42["message","hi"]`.
     pub async fn send(&mut self, packet: &str) -> io::Result<()> {
         self.pay_owed().await?;
-        self.stream
-            .send(WsMessage::text(packet))
-            .await
-            .map_err(|e| error(format!("websocket send: {e}")))
+        client::send_text(&mut self.stream, packet).await
     }
 
     /// The next Engine.IO message packet (`4...`: a Socket.IO packet after
@@ -109,30 +91,15 @@ impl WsClient {
     }
 
     /// Closes the WebSocket politely.
-    pub async fn close(mut self) -> io::Result<()> {
-        self.stream
-            .close(None)
-            .await
-            .map_err(|e| error(format!("websocket close: {e}")))
+    pub async fn close(self) -> io::Result<()> {
+        client::close(self.stream).await
     }
 
     /// The next packet that is not a ping or a noop; a close is an error.
     async fn next_packet(&mut self) -> io::Result<String> {
         loop {
             self.pay_owed().await?;
-            let message = self
-                .stream
-                .next()
-                .await
-                .ok_or_else(|| error("websocket closed by the server"))?
-                .map_err(|e| error(format!("websocket receive: {e}")))?;
-            let text = match message {
-                WsMessage::Text(text) => text,
-                WsMessage::Close(frame) => {
-                    return Err(error(format!("websocket closed by the server: {frame:?}")));
-                }
-                _ => continue,
-            };
+            let text = client::next_text(&mut self.stream).await?;
             match text.as_bytes().first() {
                 Some(&kind::PING) => self.owed_pongs += 1,
                 Some(&kind::NOOP) => {}
@@ -144,10 +111,7 @@ impl WsClient {
 
     async fn pay_owed(&mut self) -> io::Result<()> {
         while self.owed_pongs > 0 {
-            self.stream
-                .send(WsMessage::text("3"))
-                .await
-                .map_err(|e| error(format!("websocket send: {e}")))?;
+            client::send_text(&mut self.stream, "3").await?;
             self.owed_pongs -= 1;
         }
         Ok(())
