@@ -40,6 +40,17 @@ impl ShutdownHooks {
             .push(Box::new(hook));
     }
 
+    /// Adds the hook `make` makes, unless `watched` (a registry's flag,
+    /// shared by its clones) says it was added already.
+    pub(crate) fn add_once<H>(&self, watched: &std::sync::OnceLock<()>, make: impl FnOnce() -> H)
+    where
+        H: Fn() + Send + Sync + 'static,
+    {
+        if watched.set(()).is_ok() {
+            self.add(make());
+        }
+    }
+
     pub(crate) fn run(&self) {
         let hooks = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
         for hook in hooks {

@@ -230,12 +230,10 @@ impl Registry {
 
     /// Ties the sessions to the server's shutdown (once per registry).
     pub(crate) fn watch(&self, context: &crate::context::ServerContext) {
-        if self.watched.set(()).is_ok() {
+        context.hooks.add_once(&self.watched, || {
             let registry = self.clone();
-            context
-                .hooks
-                .add(move || registry.close_all(DisconnectReason::ServerShuttingDown));
-        }
+            move || registry.close_all(DisconnectReason::ServerShuttingDown)
+        });
     }
 
     /// Asks every session to end.

@@ -71,14 +71,17 @@ impl Registry {
 
     /// Ties the sessions to the server's shutdown (once per registry).
     fn watch(&self, context: &context::ServerContext) {
-        if self.watched.set(()).is_ok() {
+        context.hooks.add_once(&self.watched, || {
             let registry = self.clone();
-            context.hooks.add(move || {
-                let sessions: Vec<Arc<Session>> = registry.map().values().cloned().collect();
-                for session in sessions {
-                    session.close(crate::DisconnectReason::ServerShuttingDown);
-                }
-            });
+            move || registry.close_all(crate::DisconnectReason::ServerShuttingDown)
+        });
+    }
+
+    /// Asks every session to end.
+    fn close_all(&self, reason: crate::DisconnectReason) {
+        let sessions: Vec<Arc<Session>> = self.map().values().cloned().collect();
+        for session in sessions {
+            session.close(reason);
         }
     }
 }

@@ -48,12 +48,8 @@ async fn a_client_that_lets_its_queue_fill_is_closed() {
         let response = poller.post_raw(&big).await;
         assert_eq!(response.status, 200);
     }
-    let mut seen = h.next().await;
-    while matches!(seen, Seen::Message { .. }) {
-        seen = h.next().await;
-    }
     assert_eq!(
-        seen,
+        h.next_after_messages().await,
         Seen::Close {
             nsp: "/".into(),
             reason: DisconnectReason::SlowClient
@@ -81,12 +77,8 @@ async fn a_websocket_client_that_stops_reading_is_given_up() {
         let message = tokio_tungstenite::tungstenite::Message::text(big);
         while client.ws.send(message.clone()).await.is_ok() {}
     });
-    let mut seen = h.next().await;
-    while matches!(seen, Seen::Message { .. }) {
-        seen = h.next().await;
-    }
     assert_eq!(
-        seen,
+        h.next_after_messages().await,
         Seen::Close {
             nsp: "/".into(),
             reason: DisconnectReason::PingTimeout

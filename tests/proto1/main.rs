@@ -245,6 +245,16 @@ impl Harness {
         assert_eq!(self.next().await, expected);
     }
 
+    /// The first thing seen that is not a message.
+    pub async fn next_after_messages(&mut self) -> Seen {
+        loop {
+            let seen = self.next().await;
+            if !matches!(seen, Seen::Message { .. }) {
+                return seen;
+            }
+        }
+    }
+
     /// Nothing was seen that the test has not read.
     pub fn quiet(&mut self) {
         if let Ok(seen) = self.seen.try_recv() {
