@@ -8,10 +8,10 @@ use std::future::poll_fn;
 use std::task::Poll;
 use std::time::Duration;
 
-use super::{CarryGuard, Session};
-use crate::DisconnectReason;
 use smallvec::SmallVec;
 
+use super::{CarryGuard, Session};
+use crate::DisconnectReason;
 use crate::protocol::proto1::{FRAME_MARK, Packet, decode_packet, decode_payload};
 use crate::ws::{self, Payload, Text as Utf8Bytes, WsStream};
 
