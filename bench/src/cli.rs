@@ -11,8 +11,7 @@ pub const USAGE: &str = "\
 usage: tornadio-bench SCENARIO [options]
        tornadio-bench all [options]          every scenario in turn
 
-scenarios (each in Socket.IO 0.6, 0.9 and v5, see --protocol; 0.9 has no
-polling-echo):
+scenarios (each in Socket.IO 0.6, 0.9 and v5, see --protocol):
   ws-echo       N WebSocket clients, closed-loop echo (msg/s, latency)     default N=200
   polling-echo  N long-polling clients, POST then GET the echo (rt/s)      default N=100
   idle-memory   hold N WebSocket sessions, server RSS growth per session   default N=10000
@@ -20,7 +19,8 @@ polling-echo):
 
 servers, a fresh process per run, alternating within each run:
   0.6  tornadio, ws-baseline / poll-baseline (bare tungstenite / hyper)
-  0.9  tornadio-0.9, ws-baseline-0.9 (bare tungstenite, just enough protocol 1)
+  0.9  tornadio-0.9, ws-baseline-0.9 / poll-baseline-0.9 (bare tungstenite /
+       hyper, just enough protocol 1)
   v5   tornadio-v5, ws-baseline-v5 / poll-baseline-v5 (bare, just enough
        Engine.IO v4), socketioxide (bench/socketioxide, built on first use),
        node (node socket.io 4.8, bench/node, npm ci on first use)
@@ -342,7 +342,10 @@ mod tests {
             b.lineup(Scenario::Broadcast, Protocol::Proto1),
             [ServerKind::WsBaselineProto1, ServerKind::TornadioProto1]
         );
-        assert!(b.lineup(Scenario::PollingEcho, Protocol::Proto1).is_empty());
+        assert_eq!(
+            b.lineup(Scenario::PollingEcho, Protocol::Proto1),
+            [ServerKind::PollBaselineProto1, ServerKind::TornadioProto1]
+        );
         let b = bench("all --protocol current").unwrap();
         assert_eq!(b.protocols, [Protocol::V5]);
         let full = b.lineup(Scenario::Broadcast, Protocol::V5);

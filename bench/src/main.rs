@@ -101,9 +101,6 @@ async fn run_bench(bench: &Bench) -> io::Result<()> {
     let mut all_rows = Vec::new();
     for &protocol in &bench.protocols {
         for &scenario in &bench.scenarios {
-            if scenario.lineup(protocol).is_empty() {
-                continue;
-            }
             let name = format!("{} {}", protocol.as_str(), scenario.name());
             let mut lineup = bench.lineup(scenario, protocol);
             lineup.retain(|kind| !unready.contains(kind));

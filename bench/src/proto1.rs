@@ -1,18 +1,29 @@
 //! Socket.IO "protocol 1" (socket.io 0.7–0.9): a [`WsClient`] over the
-//! `websocket` transport, as `socket.io-client@0.9` opens it.
+//! `websocket` transport and a [`PollingClient`] over `xhr-polling`, as
+//! `socket.io-client@0.9` opens them.
 //!
 //! The client asks for a session with an HTTP handshake
 //! (`GET /socket.io/1/?t=…`, answered `sid:heartbeat:close:transports`),
-//! then opens `ws://host:port/socket.io/1/websocket/{sid}` and waits for the
-//! server's `1::`. Messages are `3:::text`, one per WebSocket frame; the
-//! server's heartbeats (`2::`) are answered with `2::`.
+//! then opens `ws://host:port/socket.io/1/websocket/{sid}`, or long polls
+//! `GET /socket.io/1/xhr-polling/{sid}?t=…`, and waits for the server's
+//! `1::`. Messages are `3:::text`: one per WebSocket frame; on polling one
+//! bare packet per body, or several framed as `\u{fffd}LEN\u{fffd}packet`
+//! (LEN in UTF-16 code units). The server's heartbeats (`2::`) are
+//! answered with `2::`.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Method, Request, StatusCode, header};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::client::polling::request_on;
 use crate::client::{self, Stream, error};
 
 /// The path of the handshake.
@@ -98,9 +109,185 @@ impl WsClient {
     }
 }
 
+/// A protocol-1 session over the `xhr-polling` transport.
+///
+/// Like a browser, the client keeps one keep-alive connection for polls
+/// (the handshake included) and another for POSTs, so a POST never waits
+/// behind a held poll.
+pub struct PollingClient {
+    addr: SocketAddr,
+    path: String,
+    session_id: String,
+    poll_conn: Option<SendRequest<Full<Bytes>>>,
+    send_conn: Option<SendRequest<Full<Bytes>>>,
+    pending: VecDeque<String>,
+    polls: u64,
+}
+
+impl PollingClient {
+    /// Shakes hands at `/socket.io/1/` on `addr` and polls until the
+    /// server said `1::` (connected). Packets that came with it are kept
+    /// for [`PollingClient::recv`].
+    pub async fn connect(addr: SocketAddr) -> io::Result<PollingClient> {
+        let mut client = PollingClient {
+            addr,
+            path: String::new(),
+            session_id: String::new(),
+            poll_conn: None,
+            send_conn: None,
+            pending: VecDeque::new(),
+            polls: 0,
+        };
+        let answer = client
+            .get(&format!("{HANDSHAKE_PATH}?t={}", timestamp()))
+            .await?;
+        client.session_id = session_of(&answer, "xhr-polling")?;
+        client.path = format!("/socket.io/1/xhr-polling/{}", client.session_id);
+        match client.next_packet().await? {
+            connected if connected == "1::" => Ok(client),
+            other => Err(error(format!("expected 1::, got {other:?}"))),
+        }
+    }
+
+    /// The session id of the handshake.
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// Sends one message packet, `3:::{text}`, in one POST.
+    pub async fn send(&mut self, text: &str) -> io::Result<()> {
+        self.send_payload(format!("3:::{text}")).await
+    }
+
+    /// POSTs a payload (one bare packet, or several framed) as the body.
+    pub async fn send_payload(&mut self, payload: String) -> io::Result<()> {
+        self.polls += 1;
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}?t={}-{}", self.path, timestamp(), self.polls))
+            .header(header::HOST, self.addr.to_string())
+            .header(header::CONTENT_TYPE, "text/plain;charset=UTF-8")
+            .body(Full::new(Bytes::from(payload)))
+            .map_err(|e| error(format!("building request: {e}")))?;
+        let (status, _) = request_on(&mut self.send_conn, self.addr, request).await?;
+        if status != StatusCode::OK {
+            return Err(error(format!("POST answered {status}")));
+        }
+        Ok(())
+    }
+
+    /// The next packet that is not a heartbeat or a noop, as it came, long
+    /// polling as needed. A disconnect (`0::`) is an error.
+    pub async fn recv(&mut self) -> io::Result<String> {
+        loop {
+            match self.next_packet().await? {
+                packet if packet == "8::" => {}
+                packet if packet == "0::" => {
+                    return Err(error("the server ended the session"));
+                }
+                packet => return Ok(packet),
+            }
+        }
+    }
+
+    /// The next packet, heartbeats answered and skipped.
+    async fn next_packet(&mut self) -> io::Result<String> {
+        loop {
+            if let Some(packet) = self.pending.pop_front() {
+                return Ok(packet);
+            }
+            self.polls += 1;
+            let path = format!("{}?t={}-{}", self.path, timestamp(), self.polls);
+            let body = self.get(&path).await?;
+            let packets = split_payload(&body)?;
+            let heartbeats = packets.iter().filter(|p| **p == "2::").count();
+            self.pending.extend(
+                packets
+                    .into_iter()
+                    .filter(|p| *p != "2::")
+                    .map(str::to_owned),
+            );
+            for _ in 0..heartbeats {
+                self.send_payload("2::".to_owned()).await?;
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> io::Result<String> {
+        let request = Request::builder()
+            .uri(path)
+            .header(header::HOST, self.addr.to_string())
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| error(format!("building request: {e}")))?;
+        let (status, body) = request_on(&mut self.poll_conn, self.addr, request).await?;
+        if status != StatusCode::OK {
+            return Err(error(format!("GET {path} answered {status}")));
+        }
+        String::from_utf8(body.to_vec()).map_err(|_| error("GET body is not UTF-8"))
+    }
+}
+
+/// The packets of a polling payload: the body itself, or each
+/// `\u{fffd}LEN\u{fffd}packet` of a batch, taken by its length (LEN counts
+/// UTF-16 code units), never by splitting on the marker.
+pub fn split_payload(body: &str) -> io::Result<Vec<&str>> {
+    const MARK: char = '\u{fffd}';
+    if !body.starts_with(MARK) {
+        return Ok(vec![body]);
+    }
+    let bad = || error(format!("bad payload: {body:.80?}"));
+    let mut packets = Vec::new();
+    let mut rest = body;
+    while let Some(framed) = rest.strip_prefix(MARK) {
+        let (len, after) = framed.split_once(MARK).ok_or_else(bad)?;
+        let len: usize = len.parse().map_err(|_| bad())?;
+        let mut units = 0;
+        let end = after
+            .char_indices()
+            .find_map(|(i, c)| {
+                let at = (units == len).then_some(i);
+                units += c.len_utf16();
+                at
+            })
+            .or((units == len).then_some(after.len()))
+            .ok_or_else(bad)?;
+        packets.push(&after[..end]);
+        rest = &after[end..];
+    }
+    if rest.is_empty() {
+        Ok(packets)
+    } else {
+        Err(bad())
+    }
+}
+
 /// The text of a message packet (`3:::text`), if `packet` is one.
 pub fn message_text(packet: &str) -> Option<&str> {
     packet.strip_prefix("3:::")
+}
+
+/// The session id of a handshake answer
+/// (`sid:heartbeat:close:transports`), which must offer `transport`.
+fn session_of(body: &str, transport: &str) -> io::Result<String> {
+    let fields: Vec<&str> = body.split(':').collect();
+    match fields[..] {
+        [sid, _, _, transports]
+            if !sid.is_empty() && transports.split(',').any(|t| t == transport) =>
+        {
+            Ok(sid.to_owned())
+        }
+        _ => Err(error(format!(
+            "handshake: unexpected body {body:?} (wanted {transport})"
+        ))),
+    }
+}
+
+/// Milliseconds since the epoch, the cache buster the client appends.
+fn timestamp() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 /// `GET /socket.io/1/?t=0` on a connection of its own; the session id of
@@ -122,10 +309,7 @@ async fn handshake(addr: SocketAddr) -> io::Result<String> {
     if !head.starts_with("HTTP/1.1 200") {
         return Err(error(format!("handshake refused: {head:?}")));
     }
-    match body.split(':').next() {
-        Some(sid) if !sid.is_empty() && body.split(':').count() == 4 => Ok(sid.to_owned()),
-        _ => Err(error(format!("handshake: unexpected body {body:?}"))),
-    }
+    session_of(body, "websocket")
 }
 
 #[cfg(test)]
@@ -138,5 +322,32 @@ mod tests {
         assert_eq!(message_text("3:::"), Some(""));
         assert_eq!(message_text("5:::{}"), None);
         assert_eq!(message_text("3:1::x"), None);
+    }
+
+    #[test]
+    fn payloads_split_by_length_in_utf16_units() {
+        assert_eq!(split_payload("3:::a\u{fffd}b").unwrap(), ["3:::a\u{fffd}b"]);
+        assert_eq!(
+            split_payload("\u{fffd}3\u{fffd}2::\u{fffd}8\u{fffd}3:::é😀\u{fffd}").unwrap(),
+            ["2::", "3:::é😀\u{fffd}"]
+        );
+        assert_eq!(split_payload("\u{fffd}0\u{fffd}").unwrap(), [""]);
+        for bad in [
+            "\u{fffd}4\u{fffd}2::",
+            "\u{fffd}x\u{fffd}2::",
+            "\u{fffd}3\u{fffd}2::x",
+            "\u{fffd}3",
+        ] {
+            assert!(split_payload(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn handshakes_must_offer_the_transport() {
+        let body = "abc:60:60:websocket,xhr-polling";
+        assert_eq!(session_of(body, "xhr-polling").unwrap(), "abc");
+        assert!(session_of("abc:60:60:websocket", "xhr-polling").is_err());
+        assert!(session_of(":60:60:websocket", "websocket").is_err());
+        assert!(session_of("abc:60:websocket", "websocket").is_err());
     }
 }

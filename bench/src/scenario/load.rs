@@ -27,7 +27,7 @@ const EVENT: &str = "message";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportKind {
     WebSocket,
-    /// HTTP long polling: `xhr-polling` in 0.6, `polling` in v5.
+    /// HTTP long polling: `xhr-polling` in 0.6 and 0.9, `polling` in v5.
     Polling,
 }
 
@@ -41,6 +41,7 @@ pub enum AnyClient {
     Ws(WsClient),
     Polling(PollingClient),
     WsProto1(proto1::WsClient),
+    PollingProto1(proto1::PollingClient),
     WsV5(v5::WsClient),
     PollingV5(v5::PollingClient),
 }
@@ -70,7 +71,7 @@ impl AnyClient {
                 }
                 (Proto1, WebSocket) => AnyClient::WsProto1(proto1::WsClient::connect(addr).await?),
                 (Proto1, Polling) => {
-                    return Err(io::Error::other("no protocol-1 polling client"));
+                    AnyClient::PollingProto1(proto1::PollingClient::connect(addr).await?)
                 }
                 (V5, WebSocket) => AnyClient::WsV5(v5::WsClient::connect(addr).await?),
                 (V5, Polling) => AnyClient::PollingV5(v5::PollingClient::connect(addr).await?),
@@ -85,6 +86,7 @@ impl AnyClient {
             AnyClient::Ws(client) => client.send(text).await,
             AnyClient::Polling(client) => client.send(text).await,
             AnyClient::WsProto1(client) => client.send(text).await,
+            AnyClient::PollingProto1(client) => client.send(text).await,
             AnyClient::WsV5(client) => client.send(&v5::codec::event(EVENT, text)).await,
             AnyClient::PollingV5(client) => client.send(&v5::codec::event(EVENT, text)).await,
         }
@@ -101,6 +103,7 @@ impl AnyClient {
             AnyClient::Ws(client) => legacy_incoming(client.recv().await?),
             AnyClient::Polling(client) => legacy_incoming(client.recv().await?),
             AnyClient::WsProto1(client) => proto1_incoming(client.recv().await?),
+            AnyClient::PollingProto1(client) => proto1_incoming(client.recv().await?),
             AnyClient::WsV5(client) => v5_incoming(client.recv().await?),
             AnyClient::PollingV5(client) => v5_incoming(client.recv().await?),
         })
@@ -112,7 +115,7 @@ impl AnyClient {
             AnyClient::Ws(client) => client.close().await,
             AnyClient::WsProto1(client) => client.close().await,
             AnyClient::WsV5(client) => client.close().await,
-            AnyClient::Polling(_) | AnyClient::PollingV5(_) => Ok(()),
+            AnyClient::Polling(_) | AnyClient::PollingProto1(_) | AnyClient::PollingV5(_) => Ok(()),
         }
     }
 }

@@ -93,6 +93,7 @@ impl Scenario {
         match (protocol, self) {
             (Protocol::Legacy, Scenario::PollingEcho) => ServerKind::PollBaseline,
             (Protocol::Legacy, _) => ServerKind::WsBaseline,
+            (Protocol::Proto1, Scenario::PollingEcho) => ServerKind::PollBaselineProto1,
             (Protocol::Proto1, _) => ServerKind::WsBaselineProto1,
             (Protocol::V5, Scenario::PollingEcho) => ServerKind::PollBaselineV5,
             (Protocol::V5, _) => ServerKind::WsBaselineV5,
@@ -102,12 +103,7 @@ impl Scenario {
     /// The servers this scenario runs against in `protocol`, in the order
     /// each run takes them: the baseline first, then tornadio, then the
     /// peers.
-    /// Protocol 1 has no `polling-echo` (the bench has no protocol-1
-    /// polling client): none.
     pub fn lineup(self, protocol: Protocol) -> Vec<ServerKind> {
-        if (protocol, self) == (Protocol::Proto1, Scenario::PollingEcho) {
-            return Vec::new();
-        }
         let others: &[ServerKind] = match protocol {
             Protocol::Legacy => &[ServerKind::Tornadio],
             Protocol::Proto1 => &[ServerKind::TornadioProto1],

@@ -75,6 +75,8 @@ pub enum ServerKind {
     TornadioProto1,
     /// A bare tokio-tungstenite server speaking just enough protocol 1.
     WsBaselineProto1,
+    /// A bare hyper long-poll server speaking just enough protocol 1.
+    PollBaselineProto1,
     /// The tornadio library on the current protocol (not available yet:
     /// see [`tornadio_v5`]).
     TornadioV5,
@@ -91,12 +93,13 @@ pub enum ServerKind {
 }
 
 impl ServerKind {
-    pub const ALL: [ServerKind; 10] = [
+    pub const ALL: [ServerKind; 11] = [
         ServerKind::Tornadio,
         ServerKind::WsBaseline,
         ServerKind::PollBaseline,
         ServerKind::TornadioProto1,
         ServerKind::WsBaselineProto1,
+        ServerKind::PollBaselineProto1,
         ServerKind::TornadioV5,
         ServerKind::WsBaselineV5,
         ServerKind::PollBaselineV5,
@@ -111,6 +114,7 @@ impl ServerKind {
             ServerKind::PollBaseline => "poll-baseline",
             ServerKind::TornadioProto1 => "tornadio-0.9",
             ServerKind::WsBaselineProto1 => "ws-baseline-0.9",
+            ServerKind::PollBaselineProto1 => "poll-baseline-0.9",
             ServerKind::TornadioV5 => "tornadio-v5",
             ServerKind::WsBaselineV5 => "ws-baseline-v5",
             ServerKind::PollBaselineV5 => "poll-baseline-v5",
@@ -131,7 +135,9 @@ impl ServerKind {
             ServerKind::Tornadio | ServerKind::WsBaseline | ServerKind::PollBaseline => {
                 Protocol::Legacy
             }
-            ServerKind::TornadioProto1 | ServerKind::WsBaselineProto1 => Protocol::Proto1,
+            ServerKind::TornadioProto1
+            | ServerKind::WsBaselineProto1
+            | ServerKind::PollBaselineProto1 => Protocol::Proto1,
             _ => Protocol::V5,
         }
     }
@@ -146,6 +152,7 @@ impl ServerKind {
             ServerKind::WsBaseline
             | ServerKind::PollBaseline
             | ServerKind::WsBaselineProto1
+            | ServerKind::PollBaselineProto1
             | ServerKind::WsBaselineV5
             | ServerKind::PollBaselineV5 => "baseline",
             ServerKind::Socketioxide => "socketioxide",
@@ -225,7 +232,8 @@ pub async fn serve(kind: ServerKind, mode: Mode, redis: Option<String>) -> io::R
         ServerKind::WsBaselineProto1 => {
             until(stop, ws_baseline::serve(mode, Protocol::Proto1)).await
         }
-        ServerKind::PollBaseline => until(stop, poll_baseline::serve()).await,
+        ServerKind::PollBaseline => until(stop, poll_baseline::serve(Protocol::Legacy)).await,
+        ServerKind::PollBaselineProto1 => until(stop, poll_baseline::serve(Protocol::Proto1)).await,
         ServerKind::TornadioV5 => tornadio_v5::serve(mode, redis, stop).await,
         ServerKind::WsBaselineV5 => until(stop, ws_baseline_v5::serve(mode)).await,
         ServerKind::PollBaselineV5 => until(stop, poll_baseline_v5::serve()).await,
