@@ -136,6 +136,7 @@ mod panic;
 mod proto1;
 mod protocol;
 mod query;
+mod registry;
 mod server;
 mod settings;
 mod socket;

@@ -81,6 +81,16 @@ pub(crate) struct Conn {
     limit: usize,
 }
 
+impl crate::registry::Listed for Conn {
+    fn id(&self) -> &str {
+        &self.sid
+    }
+
+    fn close(&self, reason: DisconnectReason) {
+        Conn::close(self, reason);
+    }
+}
+
 impl Conn {
     pub(crate) fn new(
         sid: String,

@@ -14,9 +14,8 @@ mod http;
 mod task;
 mod upgrade;
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -149,101 +148,8 @@ pub(crate) fn forbidden() -> axum::response::Response {
     http::EngineError::Forbidden.response(None)
 }
 
-/// Sessions by sid.
-type Sessions = HashMap<Box<str>, Arc<Conn>, std::hash::BuildHasherDefault<SidHasher>>;
-
-/// Hashes session ids, which need no keyed hash: each is 120 random bits
-/// from the CSPRNG, so the ids in a table are spread already, and an id a
-/// client makes up is one lookup, unable to make the stored ones collide.
-/// Every polling request looks its session up; SipHash costs more than the
-/// rest of the lookup.
-#[derive(Default)]
-pub(crate) struct SidHasher(u64);
-
-impl std::hash::Hasher for SidHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        // Whole words read as words, the tail byte by byte (copying a
-        // length unknown to the compiler would be a `memcpy` call).
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            self.mix(u64::from_le_bytes(word.try_into().unwrap_or_default()));
-        }
-        let tail = words.remainder();
-        if !tail.is_empty() {
-            let word = tail
-                .iter()
-                .rev()
-                .fold(0u64, |word, &byte| (word << 8) | u64::from(byte));
-            self.mix(word);
-        }
-    }
-
-    fn write_u8(&mut self, byte: u8) {
-        self.mix(u64::from(byte));
-    }
-
-    fn finish(&self) -> u64 {
-        self.0 ^ (self.0 >> 29)
-    }
-}
-
-impl SidHasher {
-    fn mix(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-/// The live sessions of one router, by sid.
-#[derive(Clone, Default)]
-pub(crate) struct Registry {
-    inner: Arc<Mutex<Sessions>>,
-    /// Whether a server's shutdown closes these sessions already.
-    watched: Arc<std::sync::OnceLock<()>>,
-}
-
-impl Registry {
-    fn map(&self) -> std::sync::MutexGuard<'_, Sessions> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn get(&self, sid: &str) -> Option<Arc<Conn>> {
-        self.map().get(sid).cloned()
-    }
-
-    /// Lists a session unless `max` are live already.
-    pub(crate) fn insert_below(&self, conn: Arc<Conn>, max: Option<usize>) -> bool {
-        let mut map = self.map();
-        if max.is_some_and(|max| map.len() >= max) {
-            return false;
-        }
-        map.insert(conn.sid.clone(), conn);
-        true
-    }
-
-    pub(crate) fn remove(&self, sid: &str) {
-        self.map().remove(sid);
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.map().len()
-    }
-
-    /// Ties the sessions to the server's shutdown (once per registry).
-    pub(crate) fn watch(&self, context: &crate::context::ServerContext) {
-        context.hooks.add_once(&self.watched, || {
-            let registry = self.clone();
-            move || registry.close_all(DisconnectReason::ServerShuttingDown)
-        });
-    }
-
-    /// Asks every session to end.
-    pub(crate) fn close_all(&self, reason: DisconnectReason) {
-        let conns: Vec<Arc<Conn>> = self.map().values().cloned().collect();
-        for conn in conns {
-            conn.close(reason);
-        }
-    }
-}
+/// The live Engine.IO connections of one router, by sid.
+pub(crate) type Registry = crate::registry::Registry<Conn>;
 
 /// A fresh session id: 20 characters of base64url from the CSPRNG (120
 /// bits), as long as node's.
@@ -266,20 +172,5 @@ mod tests {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         );
         assert_ne!(a, super::new_sid());
-    }
-
-    #[test]
-    fn every_byte_of_a_sid_moves_its_hash() {
-        use std::hash::BuildHasher;
-        let hasher = std::hash::BuildHasherDefault::<super::SidHasher>::default();
-        let sid = super::new_sid();
-        let hash = hasher.hash_one(&*sid);
-        // Twenty bytes: two whole words and a tail of four.
-        for at in 0..sid.len() {
-            let mut other = sid.clone().into_bytes();
-            other[at] = if other[at] == b'a' { b'b' } else { b'a' };
-            let other = String::from_utf8(other).unwrap();
-            assert_ne!(hasher.hash_one(&*other), hash, "byte {at} of {sid}");
-        }
     }
 }

@@ -6,8 +6,7 @@ pub(crate) mod route;
 pub(crate) mod session;
 mod transport;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use http::request::Parts;
 use tokio::sync::oneshot;
@@ -27,55 +26,7 @@ use crate::socket::{Socket, Wire};
 use session::actor::{Actor, Opening};
 
 /// The live 0.6 sessions of one router, by id, for their transports.
-#[derive(Clone, Default)]
-pub(crate) struct Registry {
-    inner: Arc<Mutex<HashMap<String, Arc<Session>>>>,
-    /// Whether a server's shutdown closes these sessions already.
-    watched: Arc<std::sync::OnceLock<()>>,
-}
-
-impl Registry {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Session>>> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn insert_below(&self, session: Arc<Session>, max: Option<usize>) -> bool {
-        let mut map = self.map();
-        if max.is_some_and(|max| map.len() >= max) {
-            return false;
-        }
-        map.insert(session.id.clone(), session);
-        true
-    }
-
-    pub(crate) fn remove(&self, id: &str) {
-        self.map().remove(id);
-    }
-
-    fn get(&self, id: &str) -> Option<Arc<Session>> {
-        self.map().get(id).cloned()
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.map().len()
-    }
-
-    /// Ties the sessions to the server's shutdown (once per registry).
-    fn watch(&self, context: &context::ServerContext) {
-        context.hooks.add_once(&self.watched, || {
-            let registry = self.clone();
-            move || registry.close_all(crate::DisconnectReason::ServerShuttingDown)
-        });
-    }
-
-    /// Asks every session to end.
-    fn close_all(&self, reason: crate::DisconnectReason) {
-        let sessions: Vec<Arc<Session>> = self.map().values().cloned().collect();
-        for session in sessions {
-            session.close(reason);
-        }
-    }
-}
+pub(crate) type Registry = crate::registry::Registry<Session>;
 
 /// What the 0.6 transports need of a router.
 pub(crate) struct Core {

@@ -12,8 +12,7 @@ pub(crate) mod route;
 pub(crate) mod session;
 mod transport;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use http::request::Parts;
 use tracing::Instrument;
@@ -31,60 +30,7 @@ use crate::socket::Io;
 use session::actor::Actor;
 
 /// The live protocol-1 sessions of one router, by id, for their transports.
-#[derive(Clone, Default)]
-pub(crate) struct Registry {
-    inner: Arc<Mutex<HashMap<Arc<str>, Arc<Session>>>>,
-    /// Whether a server's shutdown closes these sessions already.
-    watched: Arc<std::sync::OnceLock<()>>,
-}
-
-impl Registry {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Arc<Session>>> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn insert_below(&self, session: Arc<Session>, max: Option<usize>) -> bool {
-        let mut map = self.map();
-        if max.is_some_and(|max| map.len() >= max) {
-            return false;
-        }
-        map.insert(Arc::clone(&session.id), session);
-        true
-    }
-
-    pub(crate) fn remove(&self, id: &str) {
-        self.map().remove(id);
-    }
-
-    /// The session `id`, live or finishing.
-    pub(crate) fn get(&self, id: &str) -> Option<Arc<Session>> {
-        self.map().get(id).cloned()
-    }
-
-    pub(crate) fn contains(&self, id: &str) -> bool {
-        self.map().contains_key(id)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.map().len()
-    }
-
-    /// Ties the sessions to the server's shutdown (once per registry).
-    fn watch(&self, context: &context::ServerContext) {
-        context.hooks.add_once(&self.watched, || {
-            let registry = self.clone();
-            move || registry.close_all(crate::DisconnectReason::ServerShuttingDown)
-        });
-    }
-
-    /// Asks every session to end.
-    fn close_all(&self, reason: crate::DisconnectReason) {
-        let sessions: Vec<Arc<Session>> = self.map().values().cloned().collect();
-        for session in sessions {
-            session.close(reason);
-        }
-    }
-}
+pub(crate) type Registry = crate::registry::Registry<Session>;
 
 /// What the protocol-1 transports need of a router.
 pub(crate) struct Core {

@@ -62,6 +62,16 @@ struct PollState {
     last_seen: Instant,
 }
 
+impl crate::registry::Listed for Session {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn close(&self, reason: DisconnectReason) {
+        Session::close(self, reason);
+    }
+}
+
 impl Session {
     /// A new session whose outbox already holds the session id, the first
     /// message the client must see.

@@ -111,6 +111,16 @@ struct Carry {
     idle_since: Instant,
 }
 
+impl crate::registry::Listed for Session {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn close(&self, reason: DisconnectReason) {
+        Session::close(self, reason);
+    }
+}
+
 impl Session {
     /// A new session with a fresh CSPRNG id.
     pub(crate) fn new(max_queued_bytes: usize) -> Session {
