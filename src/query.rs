@@ -6,14 +6,39 @@ use std::borrow::Cow;
 /// The percent-decoded value of the first parameter `name`; `Some("")`
 /// for a bare `name`.
 pub(crate) fn param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (decode(key) == name).then(|| decode(value))
-    })
+    // Asked on every protocol-1 request: bytes rather than `split`, and
+    // plain keys compared as they are, without a decoded copy.
+    let mut rest = query;
+    loop {
+        let end = rest.bytes().position(|b| b == b'&').unwrap_or(rest.len());
+        let pair = &rest[..end];
+        let (key, value) = match pair.bytes().position(|b| b == b'=') {
+            Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+            None => (pair, ""),
+        };
+        let matches = if is_plain(key) {
+            key == name
+        } else {
+            decode(key) == name
+        };
+        if matches {
+            return Some(decode(value));
+        }
+        // `end` is at an ASCII `&` or at the end: a character boundary.
+        rest = rest.get(end + 1..)?;
+    }
+}
+
+/// Whether `text` decodes to itself (no `+`, no `%`).
+fn is_plain(text: &str) -> bool {
+    !text.bytes().any(|b| matches!(b, b'%' | b'+'))
 }
 
 /// `+` as space, then percent-decoding; invalid UTF-8 is replaced.
 pub(crate) fn decode(text: &str) -> String {
+    if is_plain(text) {
+        return text.to_owned();
+    }
     let spaced = text.replace('+', " ");
     percent_encoding::percent_decode_str(&spaced)
         .decode_utf8_lossy()
@@ -97,6 +122,13 @@ mod tests {
         assert_eq!(param("flag&x=1", "flag").as_deref(), Some(""));
         assert_eq!(param("x=%ZZ%FF", "x").as_deref(), Some("%ZZ\u{fffd}"));
         assert_eq!(param("", "x"), None);
+        assert_eq!(param("", ""), Some(String::new()));
+        assert_eq!(param("a=1&&b", "b").as_deref(), Some(""));
+        assert_eq!(param("a=1&", "b"), None);
+        assert_eq!(param("é=ü&x=é", "x").as_deref(), Some("é"));
+        assert_eq!(param("na%6De=x&name=y", "name").as_deref(), Some("x"));
+        assert_eq!(param("a+b=1", "a b").as_deref(), Some("1"));
+        assert_eq!(param("a+b=1", "a+b"), None);
         assert!(!EngineQuery::parse("b64=0").b64);
         let odd = EngineQuery::parse("&&sid&EIO=3=4&transport=&sid=x&é=1&EIO=4");
         assert_eq!(odd.sid.as_deref(), Some(""));

@@ -372,10 +372,14 @@ impl Router {
         if path == inner.engine_path {
             return Ok(Generation::Engine);
         }
-        let legacy = inner.paths.locate(path);
-        match (inner.proto1.paths.route(path), legacy) {
+        let proto1 = inner.proto1.paths.route(path);
+        // Asked first: the 0.6 grammar's regular expression then never runs
+        // for a live protocol-1 session's requests.
+        if proto1.is_some_and(|route| inner.proto1.claims(&route)) {
+            return Ok(Generation::Proto1);
+        }
+        match (proto1, inner.paths.locate(path)) {
             (Some(_), None) => Ok(Generation::Proto1),
-            (Some(route), Some(_)) if inner.proto1.claims(&route) => Ok(Generation::Proto1),
             (_, Some(located)) if inner.settings.is_enabled(located.transport) => {
                 Ok(Generation::Legacy(located))
             }

@@ -43,14 +43,14 @@ impl Paths {
         if rest.is_empty() {
             return Some(Route::Handshake);
         }
-        let mut segments = rest.split('/');
-        let transport = segments.next()?;
-        let sid = segments.next().filter(|sid| !sid.is_empty())?;
+        // Bytes, not `split`: every protocol-1 request is routed twice (by
+        // the router, then by the transport), and the segments are short.
+        let slash = rest.bytes().position(|b| b == b'/')?;
+        let (transport, after) = (&rest[..slash], &rest[slash + 1..]);
+        let end = after.bytes().position(|b| b == b'/').unwrap_or(after.len());
+        let (sid, tail) = after.split_at(end);
         // A trailing `/` is allowed (the `?disconnect` URL has one).
-        match (segments.next(), segments.next()) {
-            (None, _) | (Some(""), None) => Some(Route::Session { transport, sid }),
-            _ => None,
-        }
+        (!sid.is_empty() && matches!(tail, "" | "/")).then_some(Route::Session { transport, sid })
     }
 }
 

@@ -259,8 +259,8 @@ impl<'a> Clocks<'a> {
     /// is the session's, so they never stop before it.
     fn arm_heartbeat(&mut self, endpoints: &Endpoints) {
         if self.heartbeat.is_none()
-            && endpoints.root_open()
             && self.session.carrier().is_some_and(Transport::is_persistent)
+            && endpoints.root_open()
         {
             self.heartbeat = Some(Heartbeat::new(
                 Version::V4,

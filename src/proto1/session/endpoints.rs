@@ -7,7 +7,6 @@
 //! client then reads `1::`); the others when the client asks (`1::/chat`,
 //! answered `1::/chat`, or `7::/chat:2` when refused or unknown).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::ws::Text as Utf8Bytes;
@@ -20,6 +19,7 @@ use crate::engine::{Flow, Heartbeat};
 use crate::message::Message;
 use crate::panic::guarded;
 use crate::protocol::proto1::{self, ErrorReason, MessageId, Packet};
+use crate::registry::IdMap;
 use crate::socket::client::{Command, Mailbox, Slot, close_slot, on_event, query_object};
 use crate::socket::encode::proto1_endpoint;
 use crate::socket::namespace::Namespace;
@@ -34,7 +34,10 @@ pub(super) struct Endpoints {
     /// The handshake's request, until the endpoint `""` opens with it.
     pending_handshake: Option<Handshake>,
     handshake: Option<Arc<Handshake>>,
-    slots: HashMap<Arc<str>, Slot>,
+    /// By namespace. Looked up for every packet, so not with SipHash: at
+    /// most `max_namespaces_per_client` entries, which no choice of names
+    /// can make cost more than a scan of them.
+    slots: IdMap<Arc<str>, Slot>,
 }
 
 /// The namespace of an endpoint: `""` (and `/`) is `/`.
@@ -72,7 +75,7 @@ impl Endpoints {
             commands,
             pending_handshake: Some(handshake),
             handshake: None,
-            slots: HashMap::new(),
+            slots: IdMap::default(),
         }
     }
 

@@ -31,10 +31,10 @@ impl Envelope {
         }
     }
 
-    pub(super) fn wrap(self, payload: &str) -> Response<Body> {
+    pub(super) fn wrap(self, payload: String) -> Response<Body> {
         match self {
-            Envelope::Text => text_response("text/plain; charset=UTF-8", payload.to_owned()),
-            Envelope::Jsonp(index) => jsonp(index, &crate::js::string_literal(payload)),
+            Envelope::Text => text_response("text/plain; charset=UTF-8", payload),
+            Envelope::Jsonp(index) => jsonp(index, &crate::js::string_literal(&payload)),
         }
     }
 }
@@ -50,7 +50,7 @@ pub(super) async fn get(
     // it must not fail.
     let envelope = Envelope::of(transport, request.uri().query().unwrap_or(""))?;
     let Some(session) = core.registry.get(sid) else {
-        return Ok(envelope.wrap(UNKNOWN_SESSION));
+        return Ok(envelope.wrap(UNKNOWN_SESSION.to_owned()));
     };
     let Some(_carrying) = session.carry(transport).await else {
         tracing::warn!(session = %sid, "second concurrent poll refused");
@@ -68,5 +68,5 @@ pub(super) async fn get(
         // The session ended and nothing is left for the client.
         None => UNKNOWN_SESSION.to_owned(),
     };
-    Ok(envelope.wrap(&payload))
+    Ok(envelope.wrap(payload))
 }
