@@ -39,10 +39,48 @@ pub(crate) fn decode(text: &str) -> String {
     if is_plain(text) {
         return text.to_owned();
     }
-    let spaced = text.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8_lossy()
-        .into_owned()
+    String::from_utf8(decode_bytes(text.as_bytes()))
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// `+` as space and `%XX` as its byte, in one pass; a `%` not followed by
+/// two hex digits stays as it is.
+pub(crate) fn decode_bytes(text: &[u8]) -> Vec<u8> {
+    fn hex(digit: u8) -> Option<u8> {
+        char::from(digit)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text;
+    // Runs of plain bytes copied whole, then the escape that ends them.
+    while let Some(special) = rest.iter().position(|&b| b == b'+' || b == b'%') {
+        out.extend_from_slice(&rest[..special]);
+        rest = &rest[special..];
+        let taken = match rest {
+            [b'%', high, low, ..] => match (hex(*high), hex(*low)) {
+                (Some(high), Some(low)) => {
+                    out.push(high << 4 | low);
+                    3
+                }
+                _ => {
+                    out.push(b'%');
+                    1
+                }
+            },
+            [b'+', ..] => {
+                out.push(b' ');
+                1
+            }
+            _ => {
+                out.push(b'%');
+                1
+            }
+        };
+        rest = &rest[taken..];
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 /// The parameters the Engine.IO layer reads, borrowed from the query
@@ -125,6 +163,9 @@ mod tests {
         assert_eq!(param("", ""), Some(String::new()));
         assert_eq!(param("a=1&&b", "b").as_deref(), Some(""));
         assert_eq!(param("a=1&", "b"), None);
+        assert_eq!(decode("%2B+%2b%4"), "+ +%4");
+        assert_eq!(decode("%e2%82%ac%"), "€%");
+        assert_eq!(decode_bytes(b"%C3%28%zz"), b"\xc3(%zz");
         assert_eq!(param("é=ü&x=é", "x").as_deref(), Some("é"));
         assert_eq!(param("na%6De=x&name=y", "name").as_deref(), Some("x"));
         assert_eq!(param("a+b=1", "a b").as_deref(), Some("1"));
@@ -134,5 +175,22 @@ mod tests {
         assert_eq!(odd.sid.as_deref(), Some(""));
         assert_eq!(odd.eio.as_deref(), Some("3=4"));
         assert_eq!(odd.transport.as_deref(), Some(""));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::testing::proptest_config(2_000))]
+
+        /// The one-pass decoder agrees with the `percent-encoding` crate
+        /// after `+` is made a space, on escapes whole, broken and cut off.
+        #[test]
+        fn decodes_as_the_percent_encoding_crate(
+            text in proptest::collection::vec(
+                proptest::sample::select(b"%+aF09gz~ \xc3".to_vec()), 0..24),
+        ) {
+            let spaced: Vec<u8> =
+                text.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+            let expected: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+            proptest::prop_assert_eq!(decode_bytes(&text), expected);
+        }
     }
 }

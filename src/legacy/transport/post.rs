@@ -136,13 +136,7 @@ pub(crate) fn form_data(body: &[u8]) -> Result<String, String> {
             None => (pair, &[][..]),
         };
         if name == b"data" {
-            let plus_decoded: Vec<u8> = value
-                .iter()
-                .map(|&b| if b == b'+' { b' ' } else { b })
-                .collect();
-            return percent_encoding::percent_decode(&plus_decoded)
-                .decode_utf8()
-                .map(|s| s.into_owned())
+            return String::from_utf8(crate::query::decode_bytes(value))
                 .map_err(|_| "form field `data` is not valid UTF-8".to_owned());
         }
     }
