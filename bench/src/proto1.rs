@@ -14,16 +14,14 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::http1::SendRequest;
-use hyper::{Method, Request, StatusCode, header};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::client::polling::request_on;
+use crate::client::polling::{get_text, post, timestamp};
 use crate::client::{self, Stream, error};
 
 /// The path of the handshake.
@@ -162,18 +160,16 @@ impl PollingClient {
     /// POSTs a payload (one bare packet, or several framed) as the body.
     pub async fn send_payload(&mut self, payload: String) -> io::Result<()> {
         self.polls += 1;
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri(format!("{}?t={}-{}", self.path, timestamp(), self.polls))
-            .header(header::HOST, self.addr.to_string())
-            .header(header::CONTENT_TYPE, "text/plain;charset=UTF-8")
-            .body(Full::new(Bytes::from(payload)))
-            .map_err(|e| error(format!("building request: {e}")))?;
-        let (status, _) = request_on(&mut self.send_conn, self.addr, request).await?;
-        if status != StatusCode::OK {
-            return Err(error(format!("POST answered {status}")));
-        }
-        Ok(())
+        let path = format!("{}?t={}-{}", self.path, timestamp(), self.polls);
+        let body = Bytes::from(payload);
+        post(
+            &mut self.send_conn,
+            self.addr,
+            &path,
+            "text/plain;charset=UTF-8",
+            body,
+        )
+        .await
     }
 
     /// The next packet that is not a heartbeat or a noop, as it came, long
@@ -214,16 +210,7 @@ impl PollingClient {
     }
 
     async fn get(&mut self, path: &str) -> io::Result<String> {
-        let request = Request::builder()
-            .uri(path)
-            .header(header::HOST, self.addr.to_string())
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| error(format!("building request: {e}")))?;
-        let (status, body) = request_on(&mut self.poll_conn, self.addr, request).await?;
-        if status != StatusCode::OK {
-            return Err(error(format!("GET {path} answered {status}")));
-        }
-        String::from_utf8(body.to_vec()).map_err(|_| error("GET body is not UTF-8"))
+        get_text(&mut self.poll_conn, self.addr, path).await
     }
 }
 
@@ -280,14 +267,6 @@ fn session_of(body: &str, transport: &str) -> io::Result<String> {
             "handshake: unexpected body {body:?} (wanted {transport})"
         ))),
     }
-}
-
-/// Milliseconds since the epoch, the cache buster the client appends.
-fn timestamp() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0)
 }
 
 /// `GET /socket.io/1/?t=0` on a connection of its own; the session id of

@@ -79,19 +79,15 @@ impl PollingClient {
     /// POSTs an already framed payload as the form field `data`.
     pub async fn send_payload(&mut self, payload: &str) -> io::Result<()> {
         let body = format!("data={}", form_encode(payload));
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri(format!("{}/{}/send", self.base, self.session_id))
-            .header(header::HOST, self.addr.to_string())
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| error(format!("building request: {e}")))?;
-        let addr = self.addr;
-        let (status, _) = request_on(&mut self.send_conn, addr, request).await?;
-        if status != StatusCode::OK {
-            return Err(error(format!("POST answered {status}")));
-        }
-        Ok(())
+        let path = format!("{}/{}/send", self.base, self.session_id);
+        post(
+            &mut self.send_conn,
+            self.addr,
+            &path,
+            "application/x-www-form-urlencoded",
+            Bytes::from(body),
+        )
+        .await
     }
 
     /// The next message that is not a heartbeat, long polling as needed.
@@ -126,17 +122,7 @@ impl PollingClient {
     }
 
     async fn get(&mut self, path: &str) -> io::Result<String> {
-        let request = Request::builder()
-            .uri(path)
-            .header(header::HOST, self.addr.to_string())
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| error(format!("building request: {e}")))?;
-        let addr = self.addr;
-        let (status, body) = request_on(&mut self.poll_conn, addr, request).await?;
-        if status != StatusCode::OK {
-            return Err(error(format!("GET {path} answered {status}")));
-        }
-        String::from_utf8(body.to_vec()).map_err(|_| error("GET body is not UTF-8"))
+        get_text(&mut self.poll_conn, self.addr, path).await
     }
 }
 
@@ -171,6 +157,48 @@ pub(crate) async fn request_on(
     Ok((status, body))
 }
 
+/// `GET path` on the keep-alive connection in `slot`: the body, which must
+/// come with `200` and be UTF-8.
+pub(crate) async fn get_text(
+    slot: &mut Option<SendRequest<Full<Bytes>>>,
+    addr: SocketAddr,
+    path: &str,
+) -> io::Result<String> {
+    let request = Request::builder()
+        .uri(path)
+        .header(header::HOST, addr.to_string())
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| error(format!("building request: {e}")))?;
+    let (status, body) = request_on(slot, addr, request).await?;
+    if status != StatusCode::OK {
+        return Err(error(format!("GET {path} answered {status}")));
+    }
+    String::from_utf8(body.to_vec()).map_err(|_| error("GET body is not UTF-8"))
+}
+
+/// `POST path` with `body` of `content_type` on the keep-alive connection
+/// in `slot`, which must be answered `200`.
+pub(crate) async fn post(
+    slot: &mut Option<SendRequest<Full<Bytes>>>,
+    addr: SocketAddr,
+    path: &str,
+    content_type: &'static str,
+    body: Bytes,
+) -> io::Result<()> {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::HOST, addr.to_string())
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Full::new(body))
+        .map_err(|e| error(format!("building request: {e}")))?;
+    let (status, _) = request_on(slot, addr, request).await?;
+    if status != StatusCode::OK {
+        return Err(error(format!("POST answered {status}")));
+    }
+    Ok(())
+}
+
 async fn open(addr: SocketAddr) -> io::Result<SendRequest<Full<Bytes>>> {
     let tcp = TcpStream::connect(addr).await?;
     tcp.set_nodelay(true)?;
@@ -185,7 +213,7 @@ async fn open(addr: SocketAddr) -> io::Result<SendRequest<Full<Bytes>>> {
 }
 
 /// Milliseconds since the epoch, the cache buster the browser client appends.
-fn timestamp() -> u128 {
+pub(crate) fn timestamp() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())

@@ -12,11 +12,10 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::http1::SendRequest;
-use hyper::{Method, Request, StatusCode, header};
 
 use super::codec::{self, kind};
 use crate::client::error;
-use crate::client::polling::request_on;
+use crate::client::polling::{get_text, post};
 
 /// The pong packet.
 const PONG: &str = "3";
@@ -140,32 +139,18 @@ impl PollingClient {
     }
 
     async fn post(&mut self, body: Bytes) -> io::Result<()> {
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri(self.session_path.as_str())
-            .header(header::HOST, self.addr.to_string())
-            .header(header::CONTENT_TYPE, "text/plain;charset=UTF-8")
-            .body(Full::new(body))
-            .map_err(|e| error(format!("building request: {e}")))?;
-        let addr = self.addr;
-        let (status, _) = request_on(&mut self.send_conn, addr, request).await?;
-        if status != StatusCode::OK {
-            return Err(error(format!("POST answered {status}")));
-        }
-        Ok(())
+        let content_type = "text/plain;charset=UTF-8";
+        post(
+            &mut self.send_conn,
+            self.addr,
+            &self.session_path,
+            content_type,
+            body,
+        )
+        .await
     }
 
     async fn get(&mut self, path: &str) -> io::Result<String> {
-        let request = Request::builder()
-            .uri(path)
-            .header(header::HOST, self.addr.to_string())
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| error(format!("building request: {e}")))?;
-        let addr = self.addr;
-        let (status, body) = request_on(&mut self.poll_conn, addr, request).await?;
-        if status != StatusCode::OK {
-            return Err(error(format!("GET {path} answered {status}")));
-        }
-        String::from_utf8(body.to_vec()).map_err(|_| error("GET body is not UTF-8"))
+        get_text(&mut self.poll_conn, self.addr, path).await
     }
 }
