@@ -138,6 +138,23 @@ async fn a_session_that_stops_polling_ends_after_the_close_timeout() {
 }
 
 #[tokio::test]
+async fn a_poll_held_past_the_close_timeout_keeps_its_session() {
+    let mut h = Harness::start(
+        patient()
+            .proto1_close_timeout(Duration::from_millis(200))
+            .proto1_polling_duration(Duration::from_millis(700)),
+    )
+    .await;
+    let poller = Poller::open(h.addr(), "xhr-polling").await;
+    h.opened("/").await;
+    // Carried for 700 ms, over three close timeouts: alive throughout.
+    assert_eq!(poller.get().await, ["8::"]);
+    poller.post("3:::still here").await;
+    h.message("/", "still here").await;
+    assert_eq!(h.router.connection_count(), 1);
+}
+
+#[tokio::test]
 async fn a_server_disconnect_between_polls_reaches_the_next_poll() {
     let mut h = Harness::start(patient()).await;
     let poller = Poller::open(h.addr(), "xhr-polling").await;

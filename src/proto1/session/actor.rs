@@ -135,16 +135,22 @@ impl<'a> Clocks<'a> {
         // What the two timers are set to: reset only when that changes (a
         // reset to the same time still costs a visit to the timer).
         let (mut idle_set, mut beat_set) = (far, far);
+        // The idle clock ran out and must be set again.
+        let mut idle_rang = false;
         loop {
             self.arm_heartbeat(endpoints);
             // A WebSocket it holds carries the session: no idle clock.
+            // Otherwise each poll moves the deadline on, unseen (a poll
+            // does not wake the actor): the clock is set again only when
+            // the deadline comes sooner, or once it ran out early.
             let idle_at = match self.websocket {
                 Some(_) => None,
-                None => session.idle_deadline(close_timeout),
+                None => Some(session.idle_deadline(close_timeout)),
             };
-            if let Some(at) = idle_at.filter(|&at| at != idle_set) {
+            if let Some(at) = idle_at.filter(|&at| at < idle_set || idle_rang) {
                 idle.as_mut().reset(at);
                 idle_set = at;
+                idle_rang = false;
             }
             if let Some(heartbeat) = &self.heartbeat {
                 let at = heartbeat.next_deadline();
@@ -177,7 +183,10 @@ impl<'a> Clocks<'a> {
                     }
                     Err(reason) => Flow::Close(reason),
                 },
-                () = &mut idle, if idle_at.is_some() => self.idle(),
+                () = &mut idle, if idle_at.is_some() => {
+                    idle_rang = true;
+                    self.idle()
+                }
                 () = &mut beat, if beating => self.beat(),
             };
             if let Flow::Close(reason) = flow {
@@ -274,12 +283,11 @@ impl<'a> Clocks<'a> {
     /// The close timeout passed, unless a request carries the session now.
     fn idle(&self) -> Flow {
         let close_timeout = self.settings.proto1_close_timeout;
-        match self.session.idle_deadline(close_timeout) {
-            Some(at) if at <= Instant::now() => {
-                tracing::debug!("no transport within the close timeout");
-                Flow::Close(DisconnectReason::PingTimeout)
-            }
-            _ => Flow::Continue,
+        if self.session.idle_expired(close_timeout, Instant::now()) {
+            tracing::debug!("no transport within the close timeout");
+            Flow::Close(DisconnectReason::PingTimeout)
+        } else {
+            Flow::Continue
         }
     }
 

@@ -81,7 +81,10 @@ pub(crate) struct Session {
     /// every turn, once per message, and a look at either of those takes a
     /// lock.
     closing: Latch,
-    /// A request began or stopped carrying the session.
+    /// A persistent transport's request began or stopped carrying the
+    /// session (the heartbeat starts with one). A polling request does
+    /// not wake the actor: the idle clock looks at the carrier when it
+    /// runs out.
     carrier_changed: AtomicBool,
     /// The handles of the session's connections left commands.
     signaled: AtomicBool,
@@ -327,7 +330,9 @@ impl Session {
             carry.current = Some(transport);
             carry.transport.replace(transport).is_none()
         };
-        self.carrier_changed();
+        if transport.is_persistent() {
+            self.carrier_changed();
+        }
         let guard = CarryGuard {
             session: Arc::clone(self),
         };
@@ -349,14 +354,24 @@ impl Session {
         self.carry_state().transport
     }
 
-    /// When the session times out unless a request carries it before:
-    /// `None` while one does.
-    pub(crate) fn idle_deadline(&self, close_timeout: Duration) -> Option<Instant> {
-        let carry = self.carry_state();
-        match carry.current {
-            Some(_) => None,
-            None => Some(crate::engine::later(carry.idle_since, close_timeout)),
+    /// When the session times out unless a request carries it before: a
+    /// close timeout after the last carrying request ended. While one
+    /// carries it, this has passed or will pass; [`Session::idle_expired`]
+    /// then says no.
+    pub(crate) fn idle_deadline(&self, close_timeout: Duration) -> Instant {
+        crate::engine::later(self.carry_state().idle_since, close_timeout)
+    }
+
+    /// Whether no request carried the session for `close_timeout` until
+    /// `now`. A request carrying it now counts as its last sign of life,
+    /// so the deadline moves past `now`.
+    pub(crate) fn idle_expired(&self, close_timeout: Duration, now: Instant) -> bool {
+        let mut carry = self.carry_state();
+        if carry.current.is_some() {
+            carry.idle_since = now;
+            return false;
         }
+        crate::engine::later(carry.idle_since, close_timeout) <= now
     }
 }
 
@@ -368,12 +383,14 @@ pub(crate) struct CarryGuard {
 
 impl Drop for CarryGuard {
     fn drop(&mut self) {
-        {
+        let persistent = {
             let mut carry = self.session.carry_state();
-            carry.current = None;
             carry.idle_since = Instant::now();
+            carry.current.take().is_some_and(Transport::is_persistent)
+        };
+        if persistent {
+            self.session.carrier_changed();
         }
-        self.session.carrier_changed();
     }
 }
 
@@ -386,15 +403,23 @@ mod tests {
         let session = Session::new(1024);
         let session = Arc::new(session);
         assert_eq!(session.id.len(), 22);
-        assert!(session.idle_deadline(Duration::from_secs(1)).is_some());
+        let timeout = Duration::from_secs(1);
+        let opened = session.idle_deadline(timeout);
+        assert!(!session.idle_expired(timeout, opened - Duration::from_millis(1)));
+        assert!(session.idle_expired(timeout, opened));
         let first = session.carry(Transport::XhrPolling).await.unwrap();
         assert!(matches!(
             session.take_inbound(),
             Some(Inbound::Opened(Transport::XhrPolling))
         ));
         assert!(session.carry(Transport::XhrPolling).await.is_none());
-        assert!(session.idle_deadline(Duration::from_secs(1)).is_none());
+        // Carried: never idle, and the deadline moves past the look.
+        let later = opened + Duration::from_secs(5);
+        assert!(!session.idle_expired(timeout, later));
+        assert_eq!(session.idle_deadline(timeout), later + timeout);
         drop(first);
+        assert!(!session.idle_expired(timeout, Instant::now()));
+        assert!(session.idle_expired(timeout, session.idle_deadline(timeout)));
         let _second = session.carry(Transport::XhrPolling).await.unwrap();
         assert!(
             session.take_inbound().is_none(),
