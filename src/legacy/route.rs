@@ -17,14 +17,25 @@ pub(crate) struct Paths {
 pub(crate) struct Route<'p> {
     pub(crate) extra: Option<String>,
     pub(crate) transport: Transport,
-    /// Path segments after the transport: session id, then the rest.
-    pub(crate) segments: Vec<&'p str>,
+    /// The path after the transport: empty, or `/` and its segments
+    /// (session id, then the rest), split only when asked for.
+    rest: &'p str,
 }
 
-impl Route<'_> {
+impl<'p> Route<'p> {
     /// The session id in the URL; empty when the request opens a session.
-    pub(crate) fn session_id(&self) -> &str {
-        self.segments.first().copied().unwrap_or("")
+    pub(crate) fn session_id(&self) -> &'p str {
+        self.segment(0).unwrap_or("")
+    }
+
+    /// Segment `index` after the transport (0: the session id).
+    pub(crate) fn segment(&self, index: usize) -> Option<&'p str> {
+        self.segments().nth(index)
+    }
+
+    /// The segments after the transport.
+    pub(crate) fn segments(&self) -> impl Iterator<Item = &'p str> + use<'p> {
+        self.rest.split('/').skip(1)
     }
 }
 
@@ -126,7 +137,7 @@ impl Located {
         Route {
             extra: self.extra,
             transport: self.transport,
-            segments: rest.split('/').skip(1).collect(),
+            rest,
         }
     }
 }
@@ -140,11 +151,14 @@ mod tests {
         let router = Paths::new("socket.io", None, "");
         let route = router.route("/socket.io/xhr-polling//1700").unwrap();
         assert_eq!(route.transport, Transport::XhrPolling);
-        assert_eq!(route.segments, vec!["", "1700"]);
+        assert_eq!(route.segments().collect::<Vec<_>>(), ["", "1700"]);
+        assert_eq!(route.segment(1), Some("1700"));
+        assert_eq!(route.segment(2), None);
         assert_eq!(route.session_id(), "");
         let route = router.route("/socket.io/websocket").unwrap();
         assert_eq!(route.transport, Transport::WebSocket);
-        assert!(route.segments.is_empty());
+        assert_eq!(route.segments().count(), 0);
+        assert_eq!(route.session_id(), "");
         assert!(router.route("/socket.io/unknown").is_none());
         assert!(router.route("/other/websocket").is_none());
         assert!(router.route("/socket.io").is_none());
@@ -160,7 +174,7 @@ mod tests {
         let glued = Paths::new("a/b", Some("[a-z]+"), "");
         let route = glued.route("/a/bxyz/jsonp-polling/sid/1/2").unwrap();
         assert_eq!(route.extra.as_deref(), Some("xyz"));
-        assert_eq!(route.segments, vec!["sid", "1", "2"]);
+        assert_eq!(route.segments().collect::<Vec<_>>(), ["sid", "1", "2"]);
     }
 }
 
@@ -278,11 +292,11 @@ pub(crate) mod proptests {
             let name = route.transport.as_str();
             let prefix = format!("/{}", router.resource);
             prop_assert!(path.starts_with(&prefix), "{path:?} matched {prefix}");
-            let rest: String = route.segments.iter().map(|s| format!("/{s}")).collect();
+            let rest: String = route.segments().map(|s| format!("/{s}")).collect();
             prop_assert!(
                 path.ends_with(&format!("/{name}{rest}")),
                 "{path:?} gave transport {name} and segments {:?}",
-                route.segments
+                route.segments().collect::<Vec<_>>()
             );
         }
         Ok(())
@@ -347,7 +361,7 @@ pub(crate) mod proptests {
             prop_assert_eq!(route.transport, transport);
             prop_assert_eq!(route.extra.as_deref(), Some(extra.as_str()));
             prop_assert_eq!(route.session_id(), id.as_str());
-            prop_assert_eq!(&route.segments[1..], &rest[..]);
+            prop_assert_eq!(route.segments().skip(1).collect::<Vec<_>>(), rest);
         }
     }
 

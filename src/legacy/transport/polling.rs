@@ -89,7 +89,7 @@ impl Envelope {
 /// digits only, and is written back as a plain number (`007` would be an
 /// octal literal, or a syntax error in strict code).
 fn jsonp_index(route: &Route<'_>) -> Result<u32, Reject> {
-    let index = route.segments.get(2).copied().unwrap_or("0");
+    let index = route.segment(2).unwrap_or("0");
     if index.is_empty() || index.len() > 9 || !index.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Reject::BadRequest("the JSONP index must be digits".into()));
     }

@@ -124,7 +124,7 @@ impl Carrier for Streaming {
             Streaming::Multipart => &Streaming::Multipart,
         };
         Box::pin(async move {
-            match (request.method(), route.segments.get(1).copied()) {
+            match (request.method(), route.segment(1)) {
                 (&Method::POST, Some("send")) => {
                     let id = route.session_id().to_owned();
                     post::receive(core, this.transport(), &id, request).await
